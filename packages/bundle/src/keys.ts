@@ -2,7 +2,7 @@
 // checks bundle signatures against.
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { chmod, readFile, readdir, writeFile } from 'node:fs/promises';
+import { chmod, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { KeyFormatError } from './errors.js';
@@ -133,6 +133,34 @@ export class TrustStore {
         store.add(pem);
       } catch (error) {
         throw new KeyFormatError(`trust directory ${dir}: ${name}: ${firstLine(error)}`, { cause: error });
+      }
+    }
+    return store;
+  }
+
+  /**
+   * Builds a store from paths that are public key files or directories of them (as given to
+   * `--trust` on the command line).
+   */
+  static async fromPaths(paths: Iterable<string>): Promise<TrustStore> {
+    const store = new TrustStore();
+    for (const path of paths) {
+      let isDir: boolean;
+      try {
+        isDir = (await stat(path)).isDirectory();
+      } catch (error) {
+        throw new KeyFormatError(`cannot read trusted key ${path}: ${firstLine(error)}`, { cause: error });
+      }
+      if (isDir) {
+        const dirStore = await TrustStore.fromDirectory(path);
+        for (const keyId of dirStore.keyIds()) store.keys.set(keyId, dirStore.keys.get(keyId)!);
+      } else {
+        const pem = await readKeyFile(path);
+        try {
+          store.add(pem);
+        } catch (error) {
+          throw new KeyFormatError(`${path}: ${firstLine(error)}`, { cause: error });
+        }
       }
     }
     return store;

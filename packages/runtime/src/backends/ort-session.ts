@@ -1,0 +1,143 @@
+// The InferenceSession implementation shared by the onnxruntime-node and onnxruntime-web
+// backends: both packages expose the same onnxruntime-common API, so only module loading and
+// session options differ between them.
+
+import type * as Ort from 'onnxruntime-node';
+
+import {
+  isTensorDtype,
+  validateFeeds,
+  type InferenceSession,
+  type ProviderName,
+  type RuntimeTensor,
+  type TensorInfo,
+  type TypedArray,
+} from '../backend.js';
+import {
+  InferenceError,
+  ModelLoadError,
+  SessionReleasedError,
+  describeError,
+  type ProviderFailure,
+} from '../errors.js';
+
+/** The part of an onnxruntime module (node or web) the runtime uses. */
+export interface OrtModule {
+  Tensor: typeof Ort.Tensor;
+  InferenceSession: typeof Ort.InferenceSession;
+}
+
+export type OrtSession = Ort.InferenceSession;
+export type OrtSessionOptions = Ort.InferenceSession.SessionOptions;
+
+// Engine messages that mean the bytes are not a loadable model, whatever the provider.
+const MODEL_FORMAT_FAILURES = [
+  /protobuf parsing failed/i,
+  /model data pointer is null/i,
+  /no graph was found/i,
+  /unsupported model ir version/i,
+  /opset \d+ is (?:under development|not supported)/i,
+  /load model from .* failed/i,
+  /no such file or directory/i,
+  /invalid model/i,
+];
+
+export function isModelFormatFailure(error: unknown): boolean {
+  const message = describeError(error);
+  return MODEL_FORMAT_FAILURES.some((pattern) => pattern.test(message));
+}
+
+/** Rethrows a session-creation failure as ModelLoadError when it is about the model itself. */
+export function classifyCreateError(error: unknown): unknown {
+  if (isModelFormatFailure(error)) return new ModelLoadError(describeError(error), { cause: error });
+  return error;
+}
+
+function toTensorInfo(metadata: Ort.InferenceSession.ValueMetadata): TensorInfo {
+  if (!metadata.isTensor || !isTensorDtype(metadata.type)) {
+    return { name: metadata.name, dtype: 'unsupported', dims: metadata.isTensor ? [...metadata.shape] : [] };
+  }
+  return { name: metadata.name, dtype: metadata.type, dims: [...metadata.shape] };
+}
+
+interface CachedTensor {
+  dtype: string;
+  dims: readonly number[];
+  tensor: Ort.Tensor;
+}
+
+function sameDims(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export class OrtSessionAdapter implements InferenceSession {
+  readonly inputs: readonly TensorInfo[];
+  readonly outputs: readonly TensorInfo[];
+  readonly provider: ProviderName;
+  readonly fallbacks: readonly ProviderFailure[];
+
+  readonly #ort: OrtModule;
+  readonly #session: OrtSession;
+  // Wrappers over the caller's typed arrays: a camera loop that refills one Float32Array per frame
+  // reuses one ort.Tensor, and neither the wrapper nor the data is copied on the way in.
+  readonly #tensorCache = new WeakMap<object, CachedTensor>();
+  readonly #inFlight = new Set<Promise<unknown>>();
+  #released = false;
+  #releasing: Promise<void> | undefined;
+
+  constructor(ort: OrtModule, session: OrtSession, provider: ProviderName, fallbacks: readonly ProviderFailure[]) {
+    this.#ort = ort;
+    this.#session = session;
+    this.provider = provider;
+    this.fallbacks = fallbacks;
+    this.inputs = session.inputMetadata.map(toTensorInfo);
+    this.outputs = session.outputMetadata.map(toTensorInfo);
+  }
+
+  async run(feeds: Readonly<Record<string, RuntimeTensor>>): Promise<Record<string, RuntimeTensor>> {
+    if (this.#released) throw new SessionReleasedError();
+    validateFeeds(this.inputs, feeds);
+    const ortFeeds: Record<string, Ort.Tensor> = {};
+    for (const info of this.inputs) ortFeeds[info.name] = this.#wrap(feeds[info.name]);
+    const pending = this.#session.run(ortFeeds);
+    this.#inFlight.add(pending);
+    let results: Ort.InferenceSession.ReturnType;
+    try {
+      results = await pending;
+    } catch (error) {
+      throw new InferenceError(describeError(error), { cause: error });
+    } finally {
+      this.#inFlight.delete(pending);
+    }
+    const outputs: Record<string, RuntimeTensor> = {};
+    for (const [name, value] of Object.entries(results)) {
+      const tensor = value as Ort.Tensor;
+      if (!isTensorDtype(tensor.type)) {
+        throw new InferenceError(`output '${name}' has type ${tensor.type}, which this runtime does not read`);
+      }
+      outputs[name] = { dtype: tensor.type, dims: tensor.dims, data: tensor.data as TypedArray };
+    }
+    return outputs;
+  }
+
+  release(): Promise<void> {
+    if (!this.#releasing) {
+      this.#released = true;
+      this.#releasing = (async () => {
+        await Promise.allSettled([...this.#inFlight]);
+        await this.#session.release();
+      })();
+    }
+    return this.#releasing;
+  }
+
+  #wrap(feed: RuntimeTensor): Ort.Tensor {
+    const cached = this.#tensorCache.get(feed.data);
+    if (cached && cached.dtype === feed.dtype && sameDims(cached.dims, feed.dims)) return cached.tensor;
+    const tensor = new this.#ort.Tensor(feed.dtype, feed.data as Ort.Tensor.DataType, feed.dims);
+    this.#tensorCache.set(feed.data, { dtype: feed.dtype, dims: [...feed.dims], tensor });
+    return tensor;
+  }
+}
