@@ -1,0 +1,82 @@
+import { readFile, stat } from 'node:fs/promises';
+import type { CommandModule } from 'yargs';
+import { loadPrivateKey } from '@edgeloop/bundle';
+import { bundleModel } from '@edgeloop/compiler';
+import { emit, formatBytes, UsageError } from '../output.js';
+import { preprocessingOptions, parsePreprocessingFlags } from '../preprocessing-flags.js';
+import type { PreprocessingFlags } from '../preprocessing-flags.js';
+
+interface CreateArgs extends PreprocessingFlags {
+  model: string;
+  out: string;
+  key: string;
+  name?: string;
+  'bundle-version': number;
+  task?: 'classification' | 'detection' | 'raw';
+  labels?: string;
+  target: string;
+  golden: number;
+  seed: number;
+  json: boolean;
+}
+
+/** Labels from a file (one per line) when `spec` names one, else a comma-separated list. */
+async function readLabels(spec: string): Promise<string[]> {
+  const isFile = await stat(spec).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+  const items = isFile ? (await readFile(spec, 'utf8')).split(/\r?\n/) : spec.split(',');
+  return items.map((l) => l.trim()).filter((l) => l.length > 0);
+}
+
+export const bundleCreateCommand: CommandModule<object, CreateArgs> = {
+  command: 'create <model>',
+  describe: 'Package an ONNX model as a signed bundle (manifest, preprocessing, golden pairs)',
+  builder: (y) =>
+    preprocessingOptions(
+      y
+        .positional('model', { type: 'string', demandOption: true, describe: 'ONNX model file' })
+        .option('out', { alias: 'o', type: 'string', demandOption: true, describe: 'Bundle file to write' })
+        .option('key', { alias: 'k', type: 'string', demandOption: true, describe: 'Private signing key (.key)' })
+        .option('name', { type: 'string', describe: 'Bundle name (default: model file name)' })
+        .option('bundle-version', { type: 'number', default: 1, describe: 'Integer bundle version (devices only accept higher ones)' })
+        .option('task', { choices: ['classification', 'detection', 'raw'] as const, describe: 'Model task' })
+        .option('labels', { type: 'string', describe: 'Labels file (one per line) or comma-separated list' })
+        .option('target', { type: 'string', default: 'x86-64-cpu', describe: 'Device profile name or file' })
+        .option('golden', { type: 'number', default: 2, describe: 'Golden input/output pairs to record' })
+        .option('seed', { type: 'number', default: 1, describe: 'Seed for golden inputs' })
+        .option('json', { type: 'boolean', default: false }),
+    ).example('$0 bundle create model.onnx -o model.bundle -k release.key --labels 0,1,2,3,4,5,6,7,8,9', ''),
+  handler: async (args) => {
+    if (!Number.isInteger(args['bundle-version']) || args['bundle-version'] < 1) {
+      throw new UsageError(`--bundle-version must be a positive integer, got ${args['bundle-version']}`);
+    }
+    const privateKeyPem = await loadPrivateKey(args.key);
+    const { preprocessing, inputShape } = parsePreprocessingFlags(args);
+    const result = await bundleModel({
+      model: args.model,
+      outPath: args.out,
+      privateKeyPem,
+      version: args['bundle-version'],
+      targetProfile: args.target,
+      goldenCount: args.golden,
+      goldenSeed: args.seed,
+      ...(args.name ? { name: args.name } : {}),
+      ...(args.task ? { task: args.task } : {}),
+      ...(args.labels ? { labels: await readLabels(args.labels) } : {}),
+      ...(preprocessing ? { preprocessing } : {}),
+      ...(inputShape ? { inputShape } : {}),
+    });
+    const m = result.manifest;
+    emit(
+      args,
+      { path: args.out, bytes: result.bytes, sha256: result.sha256, manifest: m },
+      (r) =>
+        [
+          `wrote ${r.path} (${formatBytes(r.bytes)}, sha256 ${r.sha256})`,
+          `  ${m.name} v${m.version} for ${m.targetProfile}, task ${m.task}, ${m.members.length} members, ${m.golden.length} golden pairs`,
+        ].join('\n'),
+    );
+  },
+};
