@@ -5,6 +5,8 @@
 import { BundleFormatError, BundleSizeError } from './errors.js';
 
 export const BLOCK_SIZE = 512;
+// Parsing uses TextDecoder rather than Buffer: the browser reader shares it.
+const utf8 = new TextDecoder('utf-8');
 const USTAR_MAGIC = 'ustar\u0000';
 const USTAR_VERSION = '00';
 /** ustar's 11-digit octal size field: members must be under 8 GiB. */
@@ -88,7 +90,7 @@ function isZeroBlock(block: Uint8Array): boolean {
 function readString(block: Uint8Array, offset: number, length: number): string {
   let end = offset;
   while (end < offset + length && block[end] !== 0) end++;
-  return Buffer.from(block.buffer, block.byteOffset + offset, end - offset).toString('utf8');
+  return utf8.decode(block.subarray(offset, end));
 }
 
 function readOctal(block: Uint8Array, offset: number, length: number, field: string, at: number): number {

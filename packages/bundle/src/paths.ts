@@ -1,5 +1,8 @@
 import { UnsafePathError } from './errors.js';
 
+// TextEncoder rather than Buffer: this module is shared with the browser reader.
+const utf8 = new TextEncoder();
+
 /** Members that the format itself places first; manifest members may not use these names. */
 export const MANIFEST_MEMBER = 'manifest.json';
 export const SIGNATURE_MEMBER = 'manifest.sig';
@@ -21,7 +24,7 @@ export function assertSafeMemberPath(path: string): void {
     if (segment === '..') throw new UnsafePathError(path, "'..' segment (path traversal)");
     if (segment === '.' || segment === '') throw new UnsafePathError(path, 'empty or "." segment');
   }
-  if (Buffer.byteLength(path) > MAX_PATH_BYTES) throw new UnsafePathError(path, `longer than ${MAX_PATH_BYTES} bytes`);
+  if (utf8.encode(path).length > MAX_PATH_BYTES) throw new UnsafePathError(path, `longer than ${MAX_PATH_BYTES} bytes`);
 }
 
 export function isSafeMemberPath(path: string): boolean {
