@@ -2,37 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ShapeInferenceError, UnsupportedOpError } from '../errors.js';
 import { GraphBuilder } from './builder.js';
-import type { AttributeInput } from './builder.js';
-import type { DTypeName } from './data-type.js';
 import { inferShapes } from './shape-inference.js';
-import type { Dim, Model } from './types.js';
-
-type InputSpec = [string, DTypeName, Dim[]] | [string, 'int64-const', number[]];
-
-/** Builds a one-node model and returns the inferred shape of output `index` (or the whole type). */
-function inferOne(
-  opType: string,
-  inputs: (InputSpec | null)[],
-  attributes: Record<string, AttributeInput> = {},
-  options: { opset?: number; outputs?: number; index?: number } = {},
-): Dim[] | null | undefined {
-  const b = new GraphBuilder('g');
-  const names = inputs.map((spec) => {
-    if (!spec) return null;
-    if (spec[1] === 'int64-const') return b.initializer(spec[0], BigInt64Array.from(spec[2].map(BigInt)), [spec[2].length]);
-    return b.input(spec[0], spec[1], spec[2]);
-  });
-  const outs = b.nodeWithOutputs(opType, names, attributes, { name: 'n', outputs: options.outputs ?? 1 });
-  for (const o of outs) b.output(o, 'float32', null);
-  const model = b.build({ opset: options.opset ?? 17, inferShapes: false });
-  const { model: inferred } = inferShapes(model, { strict: true });
-  const out = inferred.graph.outputs[options.index ?? 0];
-  return out.type?.kind === 'tensor' ? out.type.shape : undefined;
-}
+import { c, f, inferOne } from './shape-test-support.js';
+import type { InputSpec } from './shape-test-support.js';
+import type { Model } from './types.js';
 
 const X: InputSpec = ['x', 'float32', [1, 3, 32, 32]];
-const f = (name: string, shape: Dim[]): InputSpec => [name, 'float32', shape];
-const c = (name: string, values: number[]): InputSpec => [name, 'int64-const', values];
 
 test('Conv: pads, strides, dilations, groups, auto_pad, symbolic batch', () => {
   assert.deepEqual(inferOne('Conv', [X, f('w', [8, 3, 3, 3])], { pads: [1, 1, 1, 1] }), [1, 8, 32, 32]);

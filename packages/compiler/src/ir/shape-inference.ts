@@ -1,9 +1,13 @@
 // Shape inference over the IR. Op support is a table (shape-ops.ts: opType -> handler); an op not in
 // the table leaves its outputs unknown, or, with `strict`, raises UnsupportedOpError naming op and node.
+// Alongside types it propagates the values of small tensors (shape-values.ts), so shapes computed in
+// the graph (Shape -> Gather -> Concat -> Reshape) are known, symbolic dims included.
 import { ShapeInferenceError, UnsupportedOpError } from '../errors.js';
 import { DataType } from './data-type.js';
 import { nodeLabel, opsetVersion } from './graph.js';
+import { isNum } from './shape-dims.js';
 import { shapeHandlers } from './shape-ops.js';
+import { MAX_TRACKED_ELEMENTS, trackableValue } from './shape-values.js';
 import { tensorToNumbers } from './tensor.js';
 import type { Attribute, Dim, Graph, Model, Node, Tensor, ValueInfo, ValueType } from './types.js';
 
@@ -21,8 +25,14 @@ export interface ShapeContext {
   readonly opset: number;
   /** Type of input `i`, or undefined when unknown / omitted. */
   input(i: number): TensorInfo | undefined;
-  /** Values of input `i` when it is a constant (initializer, Constant node, static Shape). */
+  /** Values of input `i` when every element is known (initializer, Constant node, static Shape, ...). */
   constantInput(i: number): number[] | undefined;
+  /**
+   * Elements of input `i` as far as they are known: numbers, symbolic dim names, null for unknown
+   * ones (see shape-values.ts). Optional: contexts that track only constants leave it out, and
+   * handlers read it through inputValue(), which falls back to constantInput().
+   */
+  inputValue?(i: number): Dim[] | undefined;
   hasInput(i: number): boolean;
   attrInt(name: string, fallback: number): number;
   attrInts(name: string): number[] | undefined;
@@ -38,6 +48,8 @@ export interface ShapeResult {
   outputs: (TensorInfo | undefined)[];
   /** Values of outputs that are compile-time constants (e.g. Shape of a static tensor). */
   constants?: (number[] | undefined)[];
+  /** Partly known or symbolic values of outputs (Shape of a ['batch', 3] tensor); wins over `constants`. */
+  values?: (Dim[] | undefined)[];
 }
 
 export type ShapeHandler = (ctx: ShapeContext) => ShapeResult;
@@ -71,7 +83,7 @@ class NodeContext implements ShapeContext {
     readonly node: Node,
     readonly opset: number,
     private readonly types: Map<string, TensorInfo>,
-    private readonly constants: Map<string, number[]>,
+    private readonly values: Map<string, Dim[]>,
   ) {}
   hasInput(i: number): boolean {
     return i < this.node.inputs.length && this.node.inputs[i] !== '';
@@ -80,7 +92,11 @@ class NodeContext implements ShapeContext {
     return this.hasInput(i) ? this.types.get(this.node.inputs[i]) : undefined;
   }
   constantInput(i: number): number[] | undefined {
-    return this.hasInput(i) ? this.constants.get(this.node.inputs[i]) : undefined;
+    const value = this.inputValue(i);
+    return value?.every(isNum) ? value : undefined;
+  }
+  inputValue(i: number): Dim[] | undefined {
+    return this.hasInput(i) ? this.values.get(this.node.inputs[i]) : undefined;
   }
   private attr(name: string): Attribute | undefined {
     return this.node.attributes[name];
@@ -114,12 +130,11 @@ class NodeContext implements ShapeContext {
   }
 }
 
-/** Small int tensors (shapes, axes, pads, scales) are tracked as constants for later handlers. */
-const CONSTANT_LIMIT = 64;
+/** Small tensors (shapes, axes, pads, scales) are tracked as values for later handlers. */
 function constantValues(t: Tensor): number[] | undefined {
   if (t.dataType === DataType.STRING || t.external) return undefined;
   const count = t.dims.reduce((a, b) => a * b, 1);
-  if (count > CONSTANT_LIMIT) return undefined;
+  if (count > MAX_TRACKED_ELEMENTS) return undefined;
   try {
     return tensorToNumbers(t);
   } catch {
@@ -136,15 +151,15 @@ export function inferShapes(model: Model, options: InferShapesOptions = {}): Inf
   const graph = model.graph;
   const opset = opsetVersion(model, '') ?? 1;
   const types = new Map<string, TensorInfo>();
-  const constants = new Map<string, number[]>();
+  const values = new Map<string, Dim[]>();
   for (const v of [...graph.inputs, ...graph.valueInfo, ...graph.outputs]) {
     const info = tensorInfoOf(v.type);
     if (info && knownness(info) > knownness(types.get(v.name))) types.set(v.name, info);
   }
   for (const t of graph.initializers) {
     types.set(t.name, { elemType: t.dataType, shape: [...t.dims] });
-    const values = constantValues(t);
-    if (values) constants.set(t.name, values);
+    const value = constantValues(t);
+    if (value) values.set(t.name, value);
   }
   const issues: string[] = [];
   const inferred = new Map<string, TensorInfo>();
@@ -159,7 +174,7 @@ export function inferShapes(model: Model, options: InferShapesOptions = {}): Inf
     }
     let result: ShapeResult;
     try {
-      result = handler(new NodeContext(node, opset, types, constants));
+      result = handler(new NodeContext(node, opset, types, values));
     } catch (err) {
       if (options.strict || !(err instanceof ShapeInferenceError)) throw err;
       issues.push(`${label}: ${err.message}`);
@@ -170,8 +185,9 @@ export function inferShapes(model: Model, options: InferShapesOptions = {}): Inf
       if (name === '' || !out) return;
       if (knownness(out) >= knownness(types.get(name))) types.set(name, out);
       inferred.set(name, types.get(name) as TensorInfo);
-      const c = result.constants?.[i];
-      if (c) constants.set(name, c);
+      const value = trackableValue(out, result.values?.[i] ?? result.constants?.[i]);
+      if (value) values.set(name, value);
+      else values.delete(name);
     });
   }
   return writeBack(model, graph, inferred, types, issues);
