@@ -190,3 +190,35 @@ describe('edgeloop keys and bundle', () => {
     assert.throws(() => statSync(join(dir, 'bad.bundle')), /ENOENT/);
   });
 });
+
+describe('edgeloop run', () => {
+  it('runs a bundle over a folder, counting and skipping a corrupt frame', async () => {
+    const { mkdirSync } = await import('node:fs');
+    const sharp = (await import('sharp')).default;
+    const frames = join(dir, 'frames');
+    mkdirSync(frames, { recursive: true });
+    for (let i = 0; i < 4; i++) {
+      const px = Buffer.alloc(28 * 28, i * 40);
+      await sharp(px, { raw: { width: 28, height: 28, channels: 1 } }).jpeg().toFile(join(frames, `f${i}.jpg`));
+    }
+    writeFileSync(join(frames, 'f9-corrupt.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]));
+    const r = edgeloop(['run', '-b', 'digits.bundle', '-t', 'release.pub', '-s', 'frames', '--json', '--summary-interval', '0'], dir);
+    assert.equal(r.status, 0, r.stderr);
+    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; [k: string]: unknown });
+    assert.equal(events[0]!.type, 'start');
+    const framesSeen = events.filter((e) => e.type === 'frame');
+    const predicted = framesSeen.filter((f) => f.prediction !== undefined);
+    assert.equal(predicted.length, 4);
+    for (const f of predicted) assert.match(String((f.prediction as { label: string }).label), /^[0-9]$/);
+    const skipped = framesSeen.filter((f) => f.skipped !== undefined);
+    assert.deepEqual(skipped.map((f) => [f.skipped, (f.frame as { origin: string }).origin.endsWith('f9-corrupt.jpg')]), [['decode', true]]);
+    const done = events.find((e) => e.type === 'done') as { summary: { decodeErrors: number; skipped: { decode: number } } } | undefined;
+    assert.ok(done, 'a final summary');
+    assert.equal(done.summary.decodeErrors, 1);
+    assert.equal(done.summary.skipped.decode, 1);
+  });
+
+  it('refuses a bundle from an untrusted signer in one line', () => {
+    assertOneLineError(edgeloop(['run', '-b', 'digits.bundle', '-t', 'stranger.pub', '-s', 'frames'], dir), /untrusted key/);
+  });
+});

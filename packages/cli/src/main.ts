@@ -7,6 +7,7 @@ import { reportError, UsageError } from './output.js';
 import { inspectCommand } from './commands/inspect.js';
 import { keysCommand } from './commands/keys.js';
 import { bundleCommand } from './commands/bundle.js';
+import { runCommandModule } from './commands/run.js';
 
 export async function main(argv: string[]): Promise<number> {
   const wantsJson = argv.includes('--json');
@@ -17,6 +18,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(inspectCommand)
     .command(keysCommand)
     .command(bundleCommand)
+    .command(runCommandModule)
     .demandCommand(1, 'Name a command; see edgeloop --help')
     .strict()
     .recommendCommands()
@@ -35,6 +37,12 @@ export async function main(argv: string[]): Promise<number> {
     return reportError(err, { json: wantsJson });
   }
 }
+
+// A closed pipe (`edgeloop run … | head`) ends the command quietly, as other Unix tools do.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 
 main(hideBin(process.argv)).then(
   (code) => {

@@ -81,6 +81,12 @@ export interface SessionOptions {
   providers: readonly ProviderName[];
   threads?: { intra?: number; inter?: number };
   graphOptimization?: GraphOptimizationLevel;
+  /**
+   * Whether idle thread-pool threads spin-wait for the next run (onnxruntime's default: true).
+   * Spinning lowers latency for back-to-back runs but burns the cores the next frame's JPEG
+   * decode needs; a camera loop that alternates decode and inference wants false.
+   */
+  spinning?: boolean;
 }
 
 export interface InferenceSession {

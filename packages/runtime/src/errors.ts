@@ -13,7 +13,15 @@ export type RuntimeErrorCode =
   | 'SESSION_RELEASED'
   | 'IMAGE_DECODE'
   | 'PREPROCESS_CONFIG'
-  | 'POSTPROCESS';
+  | 'POSTPROCESS'
+  | 'HEALTH_CHECK'
+  | 'UNSUPPORTED_MODEL'
+  | 'ENGINE_CLOSED'
+  | 'HOT_SWAP'
+  | 'SOURCE'
+  | 'SOURCE_CONFIG'
+  | 'SPOOL'
+  | 'RUN_CONFIG';
 
 /** Collapses a message to one line so logs and MQTT status messages stay one record each. */
 export function oneLine(text: string, maxLength = 600): string {
@@ -130,6 +138,93 @@ export class PreprocessConfigError extends RuntimeError {
 export class PostprocessError extends RuntimeError {
   constructor(detail: string) {
     super('POSTPROCESS', detail);
+  }
+}
+
+/** One golden output that disagreed with what the model produced on this device. */
+export interface GoldenMismatch {
+  sample: number;
+  output: string;
+  /** 'nan': the model produced NaN/Infinity; 'shape': dims differ; 'tolerance': a value beyond abs + rel * |expected|. */
+  kind: 'nan' | 'shape' | 'tolerance' | 'missing';
+  maxAbsDiff: number;
+  /** Flat index of the worst element (or of the first non-finite one). */
+  index: number;
+  expected?: number;
+  actual?: number;
+  detail: string;
+}
+
+/**
+ * The bundle's golden pairs do not reproduce on this device (wrong build, broken provider, corrupt
+ * quantisation): the bundle is refused. `mismatches` names each failing output and its worst diff.
+ */
+export class HealthCheckError extends RuntimeError {
+  readonly mismatches: readonly GoldenMismatch[];
+
+  constructor(bundle: string, mismatches: readonly GoldenMismatch[], options?: { cause?: unknown }) {
+    const first = mismatches.slice(0, 3).map((m) => m.detail).join('; ');
+    const more = mismatches.length > 3 ? ` (+${mismatches.length - 3} more)` : '';
+    super('HEALTH_CHECK', `health check failed for ${bundle}: ${first}${more}`, options);
+    this.mismatches = mismatches;
+  }
+}
+
+/** The bundle's model has a shape or task this runtime cannot serve (e.g. no image input, a detection model without a YOLO format). */
+export class UnsupportedModelError extends RuntimeError {
+  constructor(detail: string) {
+    super('UNSUPPORTED_MODEL', `unsupported model: ${detail}`);
+  }
+}
+
+export class EngineClosedError extends RuntimeError {
+  constructor(detail = 'the engine was closed') {
+    super('ENGINE_CLOSED', detail);
+  }
+}
+
+/** A hot swap or rollback that could not happen (nothing to roll back to, a swap already running). */
+export class HotSwapError extends RuntimeError {
+  constructor(detail: string, options?: { cause?: unknown }) {
+    super('HOT_SWAP', detail, options);
+  }
+}
+
+/**
+ * A frame source failed (camera gone, HTTP error, ffmpeg exited). `retryable` sources are
+ * restarted with backoff by `withRestart`; `retryAfter` (ms) is a hint when the source knows better.
+ */
+export class SourceError extends RuntimeError {
+  readonly source: string;
+  readonly retryable: boolean;
+  readonly retryAfter: number | undefined;
+
+  constructor(source: string, detail: string, options: { cause?: unknown; retryable?: boolean; retryAfter?: number } = {}) {
+    super('SOURCE', `${source}: ${detail}`, options);
+    this.source = source;
+    this.retryable = options.retryable ?? true;
+    this.retryAfter = options.retryAfter;
+  }
+}
+
+/** A source description that cannot work (no such folder, unknown scheme, bad fps). Not retried. */
+export class SourceConfigError extends RuntimeError {
+  constructor(detail: string) {
+    super('SOURCE_CONFIG', `invalid source: ${detail}`);
+  }
+}
+
+/** The sample spool's directory cannot be used at all (not a directory, not writable at start). */
+export class SpoolError extends RuntimeError {
+  constructor(detail: string, options?: { cause?: unknown }) {
+    super('SPOOL', detail, options);
+  }
+}
+
+/** `runCommand` options that cannot work (no trust configured, bad numbers). */
+export class RunConfigError extends RuntimeError {
+  constructor(detail: string) {
+    super('RUN_CONFIG', detail);
   }
 }
 

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import sharp from 'sharp';
 
 import { ImageDecodeError, PreprocessConfigError } from './errors.js';
-import { Preprocessor, preprocessImage, type Preprocessing } from './preprocess.js';
+import { Preprocessor, preprocessImage, probeImageSize, type Preprocessing } from './preprocess.js';
 
 type Rgb = [number, number, number];
 
@@ -238,5 +238,21 @@ void describe('preprocess', () => {
     assert.throws(() => new Preprocessor(spec({ layout: 'NWHC' as Preprocessing['layout'] })), PreprocessConfigError);
     assert.doesNotThrow(() => new Preprocessor(spec({ colorOrder: 'GRAY', mean: [0.5], std: [0.5] })));
     assert.doesNotThrow(() => new Preprocessor(spec({ mean: [0.5], std: [0.25] })));
+  });
+
+  void it('reads JPEG and PNG sizes from their headers, leaving EXIF-oriented and other images to sharp', async () => {
+    const raw = { raw: { width: 7, height: 5, channels: 3 as const } };
+    const pixels = Buffer.alloc(7 * 5 * 3, 99);
+    const jpeg = await sharp(pixels, raw).jpeg().toBuffer();
+    const progressive = await sharp(pixels, raw).jpeg({ progressive: true }).toBuffer();
+    const png = await sharp(pixels, raw).png().toBuffer();
+    const oriented = await sharp(pixels, raw).jpeg().withMetadata({ orientation: 6 }).toBuffer();
+    const webp = await sharp(pixels, raw).webp().toBuffer();
+    assert.deepEqual(probeImageSize(jpeg), { width: 7, height: 5 });
+    assert.deepEqual(probeImageSize(progressive), { width: 7, height: 5 });
+    assert.deepEqual(probeImageSize(png), { width: 7, height: 5 });
+    assert.equal(probeImageSize(oriented), undefined);
+    assert.equal(probeImageSize(webp), undefined);
+    assert.equal(probeImageSize(jpeg.subarray(0, 10)), undefined);
   });
 });

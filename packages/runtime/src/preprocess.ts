@@ -3,29 +3,17 @@
 // a (reusable) output buffer. Normalisation goes through a 256-entry table per channel, so each
 // value is exactly (pixel * scale - mean[c]) / std[c] rounded once to float32.
 
+import type { Preprocessing } from '@edgeloop/bundle';
 import sharp, { type Sharp } from 'sharp';
 
 import type { RuntimeTensor } from './backend.js';
 import { ImageDecodeError, PreprocessConfigError, describeError } from './errors.js';
 
 /**
- * How a model wants its input. Structurally identical to @edgeloop/bundle's Preprocessing so the
- * bundle's export can replace it. value = (pixel * scale - mean[c]) / std[c]; for dtype 'uint8'
- * the raw pixels, without normalisation.
+ * How a model wants its input: @edgeloop/bundle's manifest type, re-exported. value =
+ * (pixel * scale - mean[c]) / std[c]; for dtype 'uint8' the raw pixels, without normalisation.
  */
-export interface Preprocessing {
-  width: number;
-  height: number;
-  resize: 'stretch' | 'letterbox' | 'center-crop';
-  colorOrder: 'RGB' | 'BGR' | 'GRAY';
-  layout: 'NCHW' | 'NHWC';
-  dtype: 'float32' | 'uint8';
-  scale: number;
-  mean: number[];
-  std: number[];
-  /** Padding colour for 'letterbox', as R,G,B (or one grey value) in 0..255. Default 114 (as Ultralytics). */
-  letterboxColor?: number[];
-}
+export type { Preprocessing };
 
 /** Undecoded pixels, e.g. from a camera: 8-bit, row-major, interleaved RGB / RGBA / grey. */
 export interface RawFrame {
@@ -183,10 +171,19 @@ export class Preprocessor {
       } else {
         if (image.length === 0) throw new ImageDecodeError('empty input (0 bytes)');
         pipeline = sharp(image, { autoOrient: true, failOn: 'warning' });
-        const meta = await pipeline.metadata();
-        srcWidth = meta.autoOrient?.width ?? meta.width;
-        srcHeight = meta.autoOrient?.height ?? meta.height;
-        if (!srcWidth || !srcHeight) throw new ImageDecodeError(`no dimensions in ${meta.format} header`);
+        // Camera frames (JPEG without EXIF, PNG) carry their size in the first bytes: reading it
+        // here saves a round trip through sharp's thread pool per frame. Anything that might be
+        // rotated by EXIF orientation, or another format, asks sharp.
+        const probed = probeImageSize(image);
+        if (probed) {
+          srcWidth = probed.width;
+          srcHeight = probed.height;
+        } else {
+          const meta = await pipeline.metadata();
+          srcWidth = meta.autoOrient?.width ?? meta.width;
+          srcHeight = meta.autoOrient?.height ?? meta.height;
+          if (!srcWidth || !srcHeight) throw new ImageDecodeError(`no dimensions in ${meta.format} header`);
+        }
       }
       const geometry = this.#geometry(srcWidth, srcHeight);
       const t = geometry.transform;
@@ -315,6 +312,55 @@ function writeByteInterleaved(src: Uint8Array, channels: number, count: number, 
 /** ITU-R 601 luma with the rounding of PIL's convert('L'), which most training code used. */
 function luma(r: number, g: number, b: number): number {
   return (r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16;
+}
+
+/**
+ * Width and height of a JPEG (from its SOF segment) or PNG (from IHDR) when the file cannot carry an
+ * EXIF orientation (a JPEG without an APP1 Exif segment before its frame header, a PNG without an
+ * eXIf chunk before IDAT); undefined otherwise, or when the header is incomplete.
+ */
+export function probeImageSize(bytes: Uint8Array): { width: number; height: number } | undefined {
+  const n = bytes.length;
+  if (n >= 4 && bytes[0] === 0xff && bytes[1] === 0xd8) {
+    let p = 2;
+    while (p + 4 <= n) {
+      if (bytes[p] !== 0xff) return undefined;
+      const marker = bytes[p + 1];
+      if (marker === 0xff) {
+        p++;
+        continue;
+      }
+      if (marker === 0xd8 || marker === 0xd9 || marker === 0xda || (marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) return undefined;
+      const length = (bytes[p + 2] << 8) | bytes[p + 3];
+      if (length < 2 || p + 2 + length > n) return undefined;
+      // APP1 "Exif": may hold an orientation; let sharp read it.
+      if (marker === 0xe1 && length >= 8 && bytes[p + 4] === 0x45 && bytes[p + 5] === 0x78 && bytes[p + 6] === 0x69 && bytes[p + 7] === 0x66) return undefined;
+      if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+        if (length < 7) return undefined;
+        const height = (bytes[p + 5] << 8) | bytes[p + 6];
+        const width = (bytes[p + 7] << 8) | bytes[p + 8];
+        return width > 0 && height > 0 ? { width, height } : undefined;
+      }
+      p += 2 + length;
+    }
+    return undefined;
+  }
+  if (n >= 33 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (view.getUint32(12) !== 0x49484452) return undefined; // IHDR first, as the format requires
+    const width = view.getUint32(16);
+    const height = view.getUint32(20);
+    // Walk the chunks before the image data for an eXIf chunk.
+    for (let p = 8; p + 8 <= n; ) {
+      const length = view.getUint32(p);
+      const type = view.getUint32(p + 4);
+      if (type === 0x49444154) return width > 0 && height > 0 ? { width, height } : undefined; // IDAT
+      if (type === 0x65584966) return undefined; // eXIf
+      p += 12 + length;
+    }
+    return undefined;
+  }
+  return undefined;
 }
 
 function clamp(value: number, low: number, high: number): number {

@@ -43,6 +43,20 @@ void describe('onnxruntime-node backend', () => {
     }
   });
 
+  void it('accepts spinning on and off (thread-pool spin-wait config entries)', async () => {
+    const backend = createNodeBackend({ logLevel: 'fatal' });
+    const fixture = classifierFixture();
+    for (const spinning of [false, true]) {
+      const session = await backend.createSession(model, { providers: ['cpu'], threads: { intra: 2, inter: 1 }, spinning });
+      try {
+        const out = await session.run(fixture.inputs);
+        assert.equal(out.logits.dims.join(','), '1,5');
+      } finally {
+        await session.release();
+      }
+    }
+  });
+
   void it('loads a custom build from an option or $EDGELOOP_ORT_NODE_PATH and says so', async () => {
     const fromOption = createNodeBackend({ ortModulePath: installedDir });
     assert.equal(fromOption.build.source, 'custom');

@@ -75,6 +75,10 @@ export class NodeBackend implements InferenceBackend {
       sessionOptions.executionMode = options.threads.inter > 1 ? 'parallel' : 'sequential';
     }
     if (options.graphOptimization !== undefined) sessionOptions.graphOptimizationLevel = options.graphOptimization;
+    if (options.spinning !== undefined) {
+      const allow = options.spinning ? '1' : '0';
+      sessionOptions.extra = { session: { intra_op: { allow_spinning: allow }, inter_op: { allow_spinning: allow } } };
+    }
     try {
       return typeof model === 'string'
         ? await this.#ort.InferenceSession.create(model, sessionOptions)

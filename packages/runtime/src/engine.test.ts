@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+
+import { TrustStore, UntrustedKeyError, generateKeyPair, openBundle } from '@edgeloop/bundle';
+
+import { CLASSIFIER_LABELS, makeClassifierBundle, testImage, testTrust, withTempDir } from './bundles.test.helpers.js';
+import { Engine } from './engine.js';
+import { HealthCheckError, ImageDecodeError, UnsupportedModelError } from './errors.js';
+import { classify } from './postprocess/classification.js';
+import { Preprocessor } from './preprocess.js';
+
+void describe('Engine', () => {
+  void it('opens a signed bundle, health-checks it and classifies frames like a bare session run', async () => {
+    await withTempDir(async (dir) => {
+      const path = await makeClassifierBundle(dir);
+      const engine = await Engine.open({ bundle: path, trust: testTrust(), profile: 'x86-64-cpu', warmUpRuns: 2 });
+      try {
+        assert.equal(engine.provider, 'cpu');
+        assert.equal(engine.health.samples, 2);
+        assert.equal(engine.health.checks.length, 4);
+        for (const check of engine.health.checks) assert.ok(check.maxAbsDiff <= 1e-6, `${check.output}: ${check.maxAbsDiff}`);
+        assert.equal(engine.warmUp?.runs, 2);
+
+        const image = await testImage(3);
+        const result = await engine.infer(image);
+        assert.equal(result.prediction.task, 'classification');
+        if (result.prediction.task !== 'classification') return;
+        // The same frame through a fresh Preprocessor and the session directly.
+        const pre = await new Preprocessor(engine.imageInput.preprocessing!).run(image);
+        const bare = await engine.session.run({ image: pre.tensor });
+        const expected = classify(bare.logits, { labels: CLASSIFIER_LABELS, outputKind: 'logits' });
+        assert.equal(result.prediction.classIndex, expected.top[0].index);
+        assert.equal(result.prediction.label, CLASSIFIER_LABELS[expected.top[0].index]);
+        assert.ok(Math.abs(result.prediction.score - expected.top[0].score) < 1e-6);
+        assert.deepEqual(result.model, { name: 'toy-classifier', version: 1 });
+        const { preprocess, inference, postprocess, total } = result.latencyMs;
+        assert.ok(preprocess >= 0 && inference >= 0 && postprocess >= 0);
+        assert.ok(total >= preprocess + inference + postprocess - 1e-6);
+      } finally {
+        await engine.release();
+      }
+    });
+  });
+
+  void it('reuses one input buffer for sequential frames and a second one for overlapping frames', async () => {
+    await withTempDir(async (dir) => {
+      const engine = await Engine.open({ bundle: await makeClassifierBundle(dir), trust: testTrust(), warmUpRuns: 0 });
+      try {
+        const seen: unknown[] = [];
+        const image = await testImage(1);
+        for (let i = 0; i < 3; i++) await engine.infer(image, { onInput: (t) => seen.push(t.data.buffer) });
+        assert.equal(new Set(seen).size, 1, 'sequential frames share one buffer');
+        seen.length = 0;
+        await Promise.all([0, 1].map(() => engine.infer(image, { onInput: (t) => seen.push(t.data.buffer) })));
+        assert.equal(new Set(seen).size, 2, 'overlapping frames never share a buffer');
+      } finally {
+        await engine.release();
+      }
+    });
+  });
+
+  void it('refuses a bundle whose golden outputs disagree, naming the output and the max abs diff', async () => {
+    await withTempDir(async (dir) => {
+      const path = await makeClassifierBundle(dir, { goldenOffset: 0.05 });
+      await assert.rejects(Engine.open({ bundle: path, trust: testTrust(), warmUpRuns: 0 }), (error: unknown) => {
+        assert.ok(error instanceof HealthCheckError);
+        assert.equal(error.code, 'HEALTH_CHECK');
+        assert.match(error.message, /output 'logits' max abs diff 0\.05/);
+        assert.ok(error.mismatches.some((m) => m.output === 'probs' && m.kind === 'tolerance'));
+        assert.ok(error.mismatches.every((m) => Math.abs(m.maxAbsDiff - 0.05) < 1e-3));
+        return true;
+      });
+    });
+  });
+
+  void it('refuses a bundle whose golden run produces NaN', async () => {
+    await withTempDir(async (dir) => {
+      const path = await makeClassifierBundle(dir, { nanInput: true, goldenCount: 1 });
+      await assert.rejects(Engine.open({ bundle: path, trust: testTrust(), warmUpRuns: 0 }), (error: unknown) => {
+        assert.ok(error instanceof HealthCheckError);
+        assert.equal(error.mismatches[0].kind, 'nan');
+        assert.match(error.message, /produced NaN at index 0/);
+        return true;
+      });
+    });
+  });
+
+  void it('refuses a bundle signed by an untrusted key before creating a session', async () => {
+    await withTempDir(async (dir) => {
+      const path = await makeClassifierBundle(dir);
+      const stranger = TrustStore.fromPems([generateKeyPair().publicKeyPem]);
+      await assert.rejects(Engine.open({ bundle: path, trust: stranger }), UntrustedKeyError);
+      await assert.rejects(Engine.open({ bundle: path }), UnsupportedModelError);
+    });
+  });
+
+  void it('records provider fallbacks from the profile order and counts corrupt frames as decode errors', async () => {
+    await withTempDir(async (dir) => {
+      const bundle = await openBundle(await makeClassifierBundle(dir), { trust: testTrust() });
+      const engine = await Engine.open({ bundle, providers: ['tensorrt', 'cuda', 'cpu'], warmUpRuns: 0, healthCheck: false });
+      try {
+        assert.equal(engine.health.samples, 0);
+        if (engine.provider === 'cpu') assert.deepEqual(engine.fallbacks.map((f) => f.provider), ['tensorrt', 'cuda']);
+        const jpeg = await testImage(0, 'jpeg');
+        await assert.rejects(engine.infer(jpeg.subarray(0, 40)), ImageDecodeError);
+        await assert.rejects(engine.infer(new Uint8Array(0)), ImageDecodeError);
+        const ok = await engine.infer(jpeg);
+        assert.equal(ok.prediction.task, 'classification');
+      } finally {
+        await engine.release();
+      }
+      await assert.rejects(engine.infer(await testImage(0)), /closed/);
+    });
+  });
+
+  void it('falls back to onnxruntime-web (WASM) for a profile that lists only wasm, and passes the golden check there', async () => {
+    await withTempDir(async (dir) => {
+      const engine = await Engine.open({ bundle: await makeClassifierBundle(dir), trust: testTrust(), profile: 'browser-wasm', warmUpRuns: 1 });
+      try {
+        assert.equal(engine.provider, 'wasm');
+        assert.equal(engine.health.samples, 2);
+        assert.ok(engine.health.checks.every((c) => c.maxAbsDiff < 1e-4));
+        assert.equal((await engine.infer(await testImage(1))).provider, 'wasm');
+      } finally {
+        await engine.release();
+      }
+    });
+  });
+});

@@ -1,0 +1,275 @@
+// One verified bundle, one inference session: the unit the runner calls per frame and the hot swap
+// replaces. Opening is the whole admission procedure: verify the signature against the trust
+// store, create the session on the device profile's providers in order (fallbacks recorded),
+// warm it up, then run the golden health check and refuse the bundle if it disagrees.
+
+import { loadDeviceProfile, openBundle, type DeviceProfile, type Manifest, type ModelInput, type OpenedBundle, type Trust } from '@edgeloop/bundle';
+
+import {
+  BackendRegistry,
+  isProviderName,
+  warmUp,
+  type InferenceBackend,
+  type InferenceSession,
+  type ProviderName,
+  type RuntimeTensor,
+  type WarmUpResult,
+} from './backend.js';
+import { createNodeBackend } from './backends/node.js';
+import { createWebBackend } from './backends/web.js';
+import { BackendLoadError, EngineClosedError, UnsupportedModelError, describeError, type ProviderFailure } from './errors.js';
+import { runGoldenHealthCheck, type HealthReport } from './golden.js';
+import { planPostprocess, predict, type PostprocessPlan, type Prediction } from './prediction.js';
+import { Preprocessor, type ImageInput, type ImageTransform, type PreprocessorOptions } from './preprocess.js';
+
+export interface EngineOptions {
+  /** A bundle file (opened and verified here with `trust`) or a bundle already opened. */
+  bundle: string | OpenedBundle;
+  /** Required when `bundle` is a path: the keys the device accepts signatures from. */
+  trust?: Trust;
+  /** Device profile (object, name in devices/, or path): providers in order and thread counts. */
+  profile?: DeviceProfile | string;
+  profilesDir?: string;
+  /** Overrides the profile's provider order (default: the profile's, else ['cpu']). */
+  providers?: readonly ProviderName[];
+  /** Overrides the profile's threads. */
+  threads?: { intra?: number; inter?: number };
+  /** Default: onnxruntime-node, plus onnxruntime-web when 'wasm' is among the providers. */
+  backend?: InferenceBackend | BackendRegistry;
+  /**
+   * Let idle onnxruntime threads spin between runs (default false): the loop alternates JPEG decode
+   * and inference, and spinning threads steal the decode's cores (measured: 18 ms vs 3-4.5 ms per
+   * frame for the digits model on 2 shared cores; see bench/runtime-throughput.ts).
+   */
+  spinning?: boolean;
+  /** Warm-up runs on zero inputs before the first frame (default 3; 0 skips). */
+  warmUpRuns?: number;
+  /** Run the golden pairs and refuse on disagreement (default true). */
+  healthCheck?: boolean;
+  /** Refuse a bundle with no golden pairs (default false: it opens, with `health.samples` 0). */
+  requireGolden?: boolean;
+  topK?: number;
+  kernel?: PreprocessorOptions['kernel'];
+}
+
+export interface InferLatency {
+  preprocess: number;
+  inference: number;
+  postprocess: number;
+  total: number;
+}
+
+export interface InferResult {
+  prediction: Prediction;
+  /** Every model output, as onnxruntime returned it. */
+  outputs: Record<string, RuntimeTensor>;
+  latencyMs: InferLatency;
+  /** Source pixels -> model pixels. */
+  transform: ImageTransform;
+  model: { name: string; version: number };
+  provider: ProviderName;
+}
+
+export interface InferOptions {
+  /**
+   * Sees the preprocessed input tensor while it is still valid (its buffer is reused for later
+   * frames once infer returns), e.g. for drift statistics.
+   */
+  onInput?: (tensor: RuntimeTensor) => void;
+}
+
+/** Anything that turns a frame into a result: an Engine, or a HotSwapEngine in front of several. */
+export interface FrameInferer {
+  infer(frame: ImageInput, options?: InferOptions): Promise<InferResult>;
+  readonly manifest: Manifest;
+  readonly provider: ProviderName;
+}
+
+const MAX_POOLED_BUFFERS = 4;
+
+export class Engine implements FrameInferer {
+  readonly bundle: OpenedBundle;
+  readonly manifest: Manifest;
+  readonly session: InferenceSession;
+  readonly preprocessor: Preprocessor;
+  readonly imageInput: ModelInput;
+  readonly health: HealthReport;
+  readonly warmUp: WarmUpResult | undefined;
+  readonly #plan: PostprocessPlan;
+  // Input buffers reused frame after frame: the Preprocessor writes into one, the session's tensor
+  // wrapper is cached per buffer, so the steady state allocates nothing on the way in. A pool (not
+  // one buffer) so overlapping infer calls never share a buffer.
+  readonly #free: (Float32Array | Uint8Array)[] = [];
+  readonly #inFlight = new Set<Promise<unknown>>();
+  #closed = false;
+  #releasing: Promise<void> | undefined;
+
+  private constructor(
+    bundle: OpenedBundle,
+    session: InferenceSession,
+    preprocessor: Preprocessor,
+    imageInput: ModelInput,
+    plan: PostprocessPlan,
+    health: HealthReport,
+    warm: WarmUpResult | undefined,
+  ) {
+    this.bundle = bundle;
+    this.manifest = bundle.manifest;
+    this.session = session;
+    this.preprocessor = preprocessor;
+    this.imageInput = imageInput;
+    this.#plan = plan;
+    this.health = health;
+    this.warmUp = warm;
+  }
+
+  static async open(options: EngineOptions): Promise<Engine> {
+    const bundle = typeof options.bundle === 'string' ? await openBundleWithTrust(options.bundle, options.trust) : options.bundle;
+    const manifest = bundle.manifest;
+    const { imageInput, preprocessor } = imageInputOf(manifest, options.kernel);
+    const plan = planPostprocess(manifest, options.topK === undefined ? {} : { topK: options.topK });
+    const profile = typeof options.profile === 'string'
+      ? await loadDeviceProfile(options.profile, options.profilesDir ? { profilesDir: options.profilesDir } : {})
+      : options.profile;
+    const providers = options.providers ?? providersOf(profile);
+    const threads = options.threads ?? profile?.threads;
+    const backend = options.backend ?? (await defaultBackend(providers));
+    const model = await bundle.readMember(manifest.model.path);
+    const session = await backend.createSession(model, { providers, spinning: options.spinning ?? false, ...(threads ? { threads } : {}) });
+    try {
+      if (options.requireGolden === true && manifest.golden.length === 0) {
+        throw new UnsupportedModelError(`bundle ${manifest.name} v${manifest.version} carries no golden pairs and requireGolden is set`);
+      }
+      const runs = options.warmUpRuns ?? 3;
+      const warm = runs > 0 ? await warmUp(session, { runs }) : undefined;
+      const health = options.healthCheck === false ? { samples: 0, checks: [], durationMs: 0 } : await runGoldenHealthCheck(session, bundle);
+      return new Engine(bundle, session, preprocessor, imageInput, plan, health, warm);
+    } catch (error) {
+      await session.release();
+      throw error;
+    }
+  }
+
+  get provider(): ProviderName {
+    return this.session.provider;
+  }
+
+  get fallbacks(): readonly ProviderFailure[] {
+    return this.session.fallbacks;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Frames accepted and not yet finished. */
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  /** Frame (encoded bytes or raw pixels) -> prediction, with per-stage latency. */
+  infer(frame: ImageInput, options: InferOptions = {}): Promise<InferResult> {
+    if (this.#closed) return Promise.reject(new EngineClosedError(`engine for ${this.manifest.name} v${this.manifest.version} is closed`));
+    const pending = this.#infer(frame, options);
+    this.#inFlight.add(pending);
+    const forget = (): void => {
+      this.#inFlight.delete(pending);
+    };
+    void pending.then(forget, forget);
+    return pending;
+  }
+
+  async #infer(frame: ImageInput, options: InferOptions): Promise<InferResult> {
+    const start = performance.now();
+    const buffer = this.#free.pop() ?? (this.preprocessor.spec.dtype === 'float32' ? new Float32Array(this.preprocessor.elementCount) : new Uint8Array(this.preprocessor.elementCount));
+    try {
+      const pre = await this.preprocessor.run(frame, { out: buffer });
+      options.onInput?.(pre.tensor);
+      const afterPre = performance.now();
+      const outputs = await this.session.run({ [this.imageInput.name]: pre.tensor });
+      const afterRun = performance.now();
+      const prediction = predict(this.#plan, outputs, pre.transform);
+      const end = performance.now();
+      return {
+        prediction,
+        outputs,
+        latencyMs: { preprocess: afterPre - start, inference: afterRun - afterPre, postprocess: end - afterRun, total: end - start },
+        transform: pre.transform,
+        model: { name: this.manifest.name, version: this.manifest.version },
+        provider: this.session.provider,
+      };
+    } finally {
+      if (this.#free.length < MAX_POOLED_BUFFERS) this.#free.push(buffer);
+    }
+  }
+
+  /** Runs the golden pairs again (e.g. periodically, or after a driver update). */
+  async healthCheck(): Promise<HealthReport> {
+    if (this.#closed) throw new EngineClosedError();
+    return runGoldenHealthCheck(this.session, this.bundle);
+  }
+
+  /** Stops taking frames, lets frames in flight finish, then frees the session. Idempotent. */
+  release(): Promise<void> {
+    if (!this.#releasing) {
+      this.#closed = true;
+      this.#releasing = (async () => {
+        await Promise.allSettled([...this.#inFlight]);
+        await this.session.release();
+      })();
+    }
+    return this.#releasing;
+  }
+}
+
+async function openBundleWithTrust(path: string, trust: Trust | undefined): Promise<OpenedBundle> {
+  if (trust === undefined) throw new UnsupportedModelError(`opening ${path} needs a trust store (or trust: 'skip-signature' for development)`);
+  return openBundle(path, { trust });
+}
+
+function imageInputOf(manifest: Manifest, kernel: PreprocessorOptions['kernel']): { imageInput: ModelInput; preprocessor: Preprocessor } {
+  const inputs = manifest.model.inputs;
+  const image = inputs.filter((i) => i.preprocessing !== undefined);
+  if (image.length !== 1 || inputs.length !== 1) {
+    throw new UnsupportedModelError(
+      `bundle ${manifest.name} has ${inputs.length} input(s), ${image.length} with preprocessing; the frame engine needs exactly one image input`,
+    );
+  }
+  const input = image[0];
+  const spec = input.preprocessing!;
+  const preprocessor = new Preprocessor(spec, kernel ? { kernel } : {});
+  if (input.dtype !== spec.dtype) {
+    throw new UnsupportedModelError(`input '${input.name}' is ${input.dtype} but its preprocessing produces ${spec.dtype}`);
+  }
+  const dims = preprocessor.dims;
+  const fits = input.shape.length === dims.length && input.shape.every((d, axis) => typeof d === 'string' || d < 0 || d === dims[axis]);
+  if (!fits) {
+    throw new UnsupportedModelError(`input '${input.name}' has shape [${input.shape.join(',')}] but its preprocessing produces [${dims.join(',')}]`);
+  }
+  return { imageInput: input, preprocessor };
+}
+
+function providersOf(profile: DeviceProfile | undefined): ProviderName[] {
+  if (profile === undefined) return ['cpu'];
+  return profile.executionProviders.map((p) => p.name).filter(isProviderName);
+}
+
+/** onnxruntime-node for native providers, onnxruntime-web for 'wasm' (registered after, so it is the last resort). */
+export async function defaultBackend(providers: readonly ProviderName[]): Promise<BackendRegistry> {
+  const registry = new BackendRegistry();
+  let nodeFailure: unknown;
+  try {
+    registry.register(createNodeBackend());
+  } catch (error) {
+    nodeFailure = error;
+  }
+  if (providers.includes('wasm')) registry.register(await createWebBackend());
+  if (registry.backends.length === 0) {
+    throw new BackendLoadError('onnxruntime-node', `not loadable and 'wasm' is not among the providers: ${describeError(nodeFailure)}`, { cause: nodeFailure });
+  }
+  return registry;
+}
+
+export async function openEngine(options: EngineOptions): Promise<Engine> {
+  return Engine.open(options);
+}

@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+
+import { makeClassifierBundle, testImage, testKeys, testTrust, withTempDir } from './bundles.test.helpers.js';
+import { DriftMonitor } from './drift.js';
+import { Engine } from './engine.js';
+import { RunConfigError } from './errors.js';
+import { runCommand } from './run-command.js';
+import { Runner, type FrameOutcome, type SampleOutcome } from './runner.js';
+import { FieldSampler } from './sampler.js';
+import { FolderSource } from './sources/folder.js';
+import { MjpegHttpSource } from './sources/mjpeg-http.js';
+import { SampleSpool } from './spool.js';
+
+async function mixedFolder(dir: string): Promise<void> {
+  for (let i = 0; i < 6; i++) await writeFile(join(dir, `f${i}.png`), await testImage(i));
+  const jpeg = await testImage(9, 'jpeg');
+  await writeFile(join(dir, 'g0-empty.jpg'), new Uint8Array(0));
+  await writeFile(join(dir, 'g1-truncated.jpg'), jpeg.subarray(0, Math.floor(jpeg.length / 3)));
+  await writeFile(join(dir, 'g2-garbage.png'), Buffer.from('this is not a png at all'));
+}
+
+void describe('Runner', () => {
+  void it('runs source -> infer -> sampler/spool -> metrics, counting and skipping bad frames', async () => {
+    await withTempDir(async (dir) => {
+      const frames = join(dir, 'frames');
+      await mkdir(frames);
+      await mixedFolder(frames);
+      const engine = await Engine.open({ bundle: await makeClassifierBundle(dir), trust: testTrust(), warmUpRuns: 1 });
+      const spool = await SampleSpool.open({ dir: join(dir, 'spool'), durable: false });
+      const outcomes: FrameOutcome[] = [];
+      const samples: SampleOutcome[] = [];
+      const drift = new DriftMonitor({ image: { mean: [0.5], std: [0.29], min: 0, max: 1 } }, { window: 5, minFrames: 2, checkEvery: 1 });
+      try {
+        const runner = new Runner({
+          engine,
+          source: new FolderSource({ path: frames }),
+          // Every frame counts as uncertain for this toy model, so all good frames are candidates.
+          sampler: new FieldSampler({ lowConfidence: 1.01, ratePerMinute: 0, dedupe: false, classBalance: false }),
+          spool,
+          drift,
+          // Sampling runs beside the loop; let none be skipped as backlog here so the counts are exact.
+          maxPendingSamples: 100,
+          onFrame: (o) => outcomes.push(o),
+          onSample: (s) => samples.push(s),
+        });
+        const summary = await runner.run();
+        assert.equal(summary.received, 9);
+        assert.equal(summary.frames, 6);
+        assert.deepEqual(summary.skipped, { empty: 1, decode: 2, inference: 0 });
+        assert.equal(summary.decodeErrors, 3);
+        assert.equal(summary.droppedFrames, 0, 'a folder replay is not live: nothing dropped');
+        assert.equal(summary.model?.provider, 'cpu');
+        assert.ok(summary.latencyMs.total.p50 > 0);
+        assert.equal(summary.done, true);
+        const skipped = outcomes.filter((o) => o.status === 'skipped');
+        assert.deepEqual(skipped.map((o) => o.frame.origin?.split('/').pop()), ['g0-empty.jpg', 'g1-truncated.jpg', 'g2-garbage.png']);
+        assert.ok(skipped.every((o) => o.status === 'skipped' && o.error.length > 0));
+        assert.equal(samples.length, 6);
+        assert.equal(spool.list().length, 6);
+        assert.equal(summary.samples.chosen, 6);
+        const stored = await spool.read(samples[0].spooled!);
+        assert.equal(stored.meta.model.name, 'toy-classifier');
+        assert.equal((stored.meta.prediction as { task: string }).task, 'classification');
+        assert.ok(summary.drift !== undefined && summary.drift.tensors[0].name === 'image');
+      } finally {
+        await engine.release();
+      }
+    });
+  });
+
+  void it('keeps a live source current when inference is slower than the camera (frames dropped, counted)', async () => {
+    await withTempDir(async (dir) => {
+      const jpeg = await testImage(5, 'jpeg');
+      const server = http.createServer((_req, res) => {
+        res.writeHead(200, { 'content-type': 'multipart/x-mixed-replace; boundary=b' });
+        const timer = setInterval(() => res.write(Buffer.concat([Buffer.from(`--b\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\n\r\n`), jpeg, Buffer.from('\r\n')])), 1);
+        res.on('close', () => clearInterval(timer));
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+      const engine = await Engine.open({ bundle: await makeClassifierBundle(dir), trust: testTrust(), warmUpRuns: 0 });
+      try {
+        const slow = {
+          manifest: engine.manifest,
+          provider: engine.provider,
+          infer: async (...args: Parameters<Engine['infer']>) => {
+            await new Promise((r) => setTimeout(r, 20));
+            return engine.infer(...args);
+          },
+        };
+        const seqs: number[] = [];
+        const summary = await new Runner({ engine: slow, source: new MjpegHttpSource({ url }), maxFrames: 8, onFrame: (o) => seqs.push(o.frame.seq) }).run();
+        assert.equal(summary.frames, 8);
+        assert.ok(summary.droppedFrames > 0, `dropped ${summary.droppedFrames}`);
+        assert.ok(seqs[7] - seqs[0] > 7, `seqs ${seqs.join(',')}`);
+      } finally {
+        await engine.release();
+        server.closeAllConnections();
+        await new Promise((r) => server.close(r));
+      }
+    });
+  });
+});
+
+void describe('runCommand', () => {
+  void it('runs a bundle on a folder and prints JSON lines: start, frames, done', async () => {
+    await withTempDir(async (dir) => {
+      const frames = join(dir, 'frames');
+      await mkdir(frames);
+      await mixedFolder(frames);
+      const bundle = await makeClassifierBundle(dir);
+      const keyFile = join(dir, 'key.pub');
+      await writeFile(keyFile, testKeys().publicKeyPem);
+      const lines: string[] = [];
+      const errors: string[] = [];
+      const summary = await runCommand(
+        { bundle, source: frames, trust: [keyFile], json: true, profile: 'x86-64-cpu', spoolDir: join(dir, 'spool') },
+        { stdout: (l) => lines.push(l), stderr: (l) => errors.push(l) },
+      );
+      const records = lines.map((l) => JSON.parse(l) as { type: string; [k: string]: unknown });
+      assert.equal(records[0].type, 'start');
+      assert.equal((records[0] as { provider?: string }).provider, 'cpu');
+      assert.equal(records.filter((r) => r.type === 'frame').length, 9);
+      assert.equal(records.at(-1)?.type, 'done');
+      assert.equal(summary.frames, 6);
+      assert.equal(summary.skipped.decode + summary.skipped.empty, 3);
+
+      const text: string[] = [];
+      await runCommand({ bundle, source: join(frames, 'f1.png'), trust: [keyFile] }, { stdout: (l) => text.push(l), stderr: () => undefined });
+      assert.match(text[0], /^loaded toy-classifier v1 \(classification\) on cpu; health check 2 golden sample\(s\)/);
+      assert.match(text[1], /^#0 .*f1\.png: (cat|dog|bird|fish|frog) \d+\.\d% \(\d+\.\d ms\)$/);
+      assert.match(text.at(-1)!, /^done: 1 frames/);
+
+      await assert.rejects(runCommand({ bundle, source: frames }, { stdout: () => undefined, stderr: () => undefined }), RunConfigError);
+    });
+  });
+});
