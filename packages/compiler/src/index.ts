@@ -33,3 +33,4 @@ export {
   METADATA_KEYS, concreteShape, manifestShape, modelIo, readEdgeloopMetadata, resolvePreprocessing,
 } from './packaging/model-io.js';
 export type { EdgeloopMetadata, ModelIo } from './packaging/model-io.js';
+export * from './autodiff/index.js';
