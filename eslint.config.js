@@ -2,6 +2,7 @@
 // (an unawaited promise in the agent or the trainer loses errors and data).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', 'examples/browser/vendor/**', '.work/**'] },
@@ -30,6 +31,11 @@ export default tseslint.config(
   },
   {
     files: ['**/*.js', '**/*.mjs'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
+    languageOptions: { globals: globals.node },
+  },
+  {
+    // The browser example runs in a page.
+    files: ['examples/browser/app.js'],
+    languageOptions: { globals: globals.browser },
   },
 );

@@ -1,0 +1,48 @@
+// Positional reads of bundle chunks for §chunk-data, with a few file handles kept open.
+import { open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+
+import { chunkRange } from '../transfer/descriptor.js';
+import type { BundleRecord, FleetStore } from './store.js';
+
+const MAX_OPEN = 8;
+
+export class ChunkReader {
+  private readonly handles = new Map<string, Promise<FileHandle>>();
+
+  constructor(private readonly store: FleetStore) {}
+
+  async read(record: BundleRecord, index: number): Promise<Buffer> {
+    const { offset, length } = chunkRange(index, record.size, record.transfer.chunkBytes);
+    const handle = await this.handle(record.sha256);
+    const out = Buffer.allocUnsafe(length);
+    let filled = 0;
+    while (filled < length) {
+      const { bytesRead } = await handle.read(out, filled, length - filled, offset + filled);
+      if (bytesRead === 0) throw new Error(`bundle ${record.sha256} is shorter than its record`);
+      filled += bytesRead;
+    }
+    return out;
+  }
+
+  private handle(sha256: string): Promise<FileHandle> {
+    let handle = this.handles.get(sha256);
+    if (handle === undefined) {
+      if (this.handles.size >= MAX_OPEN) {
+        const [oldest, pending] = this.handles.entries().next().value as [string, Promise<FileHandle>];
+        this.handles.delete(oldest);
+        pending.then((h) => h.close()).catch(() => undefined);
+      }
+      handle = open(this.store.bundlePath(sha256), 'r');
+      handle.catch(() => this.handles.delete(sha256));
+      this.handles.set(sha256, handle);
+    }
+    return handle;
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.handles.values()];
+    this.handles.clear();
+    await Promise.all(all.map((h) => h.then((x) => x.close()).catch(() => undefined)));
+  }
+}
