@@ -37,7 +37,7 @@ export class Emitter {
     const outs = typeof outputs === 'number' ? Array.from({ length: outputs }, (_, i) => (i === 0 ? name : `${name}:${i}`)) : outputs;
     for (const o of outs) this.taken.add(o);
     const attributes: Record<string, Attribute> = {};
-    for (const [k, v] of Object.entries(attrs)) attributes[k] = toAttribute(k, v);
+    for (const [k, v] of Object.entries(attrs)) attributes[k] = toAttribute(k, v, opType);
     this.nodes.push({ name, opType, domain: '', inputs, outputs: outs, attributes });
     return outs;
   }

@@ -36,6 +36,8 @@ test('attribute types are inferred from JS values, with explicit overrides', () 
   assert.equal(toAttribute('names', ['a', 'b']).type, 'strings');
   assert.deepEqual(toAttribute('huge', 2n ** 62n), { type: 'int', value: 2n ** 62n });
   assert.deepEqual(toAttribute('custom', attr.float(2)), { type: 'float', value: 2 });
+  assert.deepEqual(toAttribute('seed', 3, 'Dropout'), { type: 'int', value: 3 });
+  assert.deepEqual(toAttribute('seed', 3, 'RandomNormal'), { type: 'float', value: 3 });
   assert.deepEqual(attr.ints([1]), { type: 'ints', value: [1] });
 });
 

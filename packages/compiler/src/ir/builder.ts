@@ -37,6 +37,16 @@ const FLOAT_ATTRIBUTES = new Set([
   'scales', 'seed',
 ]);
 
+/** Names that FLOAT_ATTRIBUTES lists but that some ops define as integers (Dropout's seed). */
+const INT_ATTRIBUTES_BY_OP: Record<string, ReadonlySet<string>> = {
+  Dropout: new Set(['seed']),
+};
+
+function isFloatAttribute(name: string, opType?: string): boolean {
+  if (opType !== undefined && INT_ATTRIBUTES_BY_OP[opType]?.has(name)) return false;
+  return FLOAT_ATTRIBUTES.has(name);
+}
+
 function isAttribute(v: unknown): v is Attribute {
   return typeof v === 'object' && v !== null && 'type' in v && 'value' in v && !('opType' in v) && !('dims' in v);
 }
@@ -48,19 +58,19 @@ function isGraph(v: unknown): v is Graph {
 }
 
 /** Converts a builder attribute value to a typed attribute (see FLOAT_ATTRIBUTES for numbers). */
-export function toAttribute(name: string, v: AttributeInput): Attribute {
+export function toAttribute(name: string, v: AttributeInput, opType?: string): Attribute {
   if (isAttribute(v)) return v;
   if (isTensor(v)) return { type: 'tensor', value: v };
   if (isGraph(v)) return { type: 'graph', value: v };
   if (typeof v === 'bigint') return { type: 'int', value: v };
   if (typeof v === 'number') {
-    return Number.isInteger(v) && !FLOAT_ATTRIBUTES.has(name) ? { type: 'int', value: v } : { type: 'float', value: v };
+    return Number.isInteger(v) && !isFloatAttribute(name, opType) ? { type: 'int', value: v } : { type: 'float', value: v };
   }
   if (typeof v === 'string') return attr.string(v);
   if (Array.isArray(v)) {
     const list = v as unknown[];
     if (list.every((x) => typeof x === 'string')) return list.length === 0 ? { type: 'ints', value: [] } : attr.strings(list as string[]);
-    if (list.every((x) => typeof x === 'bigint' || (typeof x === 'number' && Number.isInteger(x))) && !FLOAT_ATTRIBUTES.has(name)) {
+    if (list.every((x) => typeof x === 'bigint' || (typeof x === 'number' && Number.isInteger(x))) && !isFloatAttribute(name, opType)) {
       return { type: 'ints', value: list as Int64[] };
     }
     if (list.every((x) => typeof x === 'number')) return { type: 'floats', value: list as number[] };
@@ -155,7 +165,7 @@ export class GraphBuilder {
       : spec;
     for (const o of outputs) if (o !== '') this.claim(o);
     const attrs: Record<string, Attribute> = {};
-    for (const [key, value] of Object.entries(attributes)) attrs[key] = toAttribute(key, value);
+    for (const [key, value] of Object.entries(attributes)) attrs[key] = toAttribute(key, value, opType);
     this.nodes.push({ name, opType, domain: options.domain ?? '', inputs: inputs.map((i) => i ?? ''), outputs, attributes: attrs });
     return outputs;
   }

@@ -1,0 +1,37 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DataType } from '../ir/data-type.js';
+import { GraphBuilder } from '../ir/builder.js';
+import { convertToFp16 } from './convert-fp16.js';
+import { assertCheckerPasses, floatTensorOf, relativeError, runModel, seededFloats } from './test-support.js';
+
+test('fp16 conversion keeps float32 I/O and block-listed ops, stays close to fp32', async () => {
+  const b = new GraphBuilder('g');
+  const x = b.input('x', 'float32', ['N', 3, 8, 8]);
+  let y = b.node('Conv', [x, b.initializer('w', seededFloats(8 * 27, 1, 0.3), [8, 3, 3, 3]), b.initializer('c', seededFloats(8, 2, 0.1), [8])], { pads: [1, 1, 1, 1] }, { name: 'conv' });
+  y = b.node('Relu', [y], {}, { name: 'relu' });
+  const scales = b.initializer('scales', Float32Array.of(1, 1, 2, 2), [4]);
+  y = b.node('Resize', [y, null, scales], { mode: 'linear' }, { name: 'resize' });
+  y = b.node('Mul', [y, b.constant(Float32Array.of(0.5), [], { name: 'half' })], {}, { name: 'mul' });
+  y = b.node('Flatten', [b.node('GlobalAveragePool', [y], {}, { name: 'gap' })], {}, { name: 'flatten' });
+  const logits = b.node('Gemm', [y, b.initializer('fc', seededFloats(5 * 8, 3, 0.5), [5, 8])], { transB: 1 }, { name: 'fc', outputs: ['logits'] });
+  b.output(logits);
+  b.output(b.node('Softmax', [logits], { axis: 1 }, { name: 'softmax', outputs: ['probs'] }));
+  const model = b.build({ opset: 13 });
+  const { model: half, report } = convertToFp16(model);
+  assert.deepEqual(report.keptFloat32.sort(), ['resize', 'softmax']);
+  assert.equal(half.graph.inputs[0].type?.kind === 'tensor' && half.graph.inputs[0].type.elemType, DataType.FLOAT);
+  for (const o of half.graph.outputs) assert.equal(o.type?.kind === 'tensor' && o.type.elemType, DataType.FLOAT, o.name);
+  const w = half.graph.initializers.find((t) => t.name.startsWith('w_'));
+  assert.equal(w?.dataType, DataType.FLOAT16);
+  assert.equal(half.graph.initializers.find((t) => t.name === 'scales')?.dataType, DataType.FLOAT, 'Resize scales stay float32');
+  const softmax = half.graph.nodes.find((n) => n.name === 'softmax')!;
+  const producer = half.graph.nodes.find((n) => n.outputs.includes(softmax.inputs[0]))!;
+  assert.equal(producer.opType, 'Cast', 'a Cast to float32 feeds the blocked Softmax');
+  const feeds = { x: floatTensorOf(seededFloats(2 * 192, 4, 2), [2, 3, 8, 8]) };
+  const expected = await runModel(model, feeds);
+  const actual = await runModel(half, feeds);
+  assert.ok(relativeError(actual.logits, expected.logits) < 5e-3, `logits ${relativeError(actual.logits, expected.logits)}`);
+  assert.ok(relativeError(actual.probs, expected.probs) < 5e-3);
+  assertCheckerPasses(half);
+});
