@@ -41,16 +41,16 @@ describe('ota sample intake', () => {
     // No server: samples stay in the spool.
     await fleet.server.stop();
     const sent = [];
-    for (let i = 0; i < 12; i++) sent.push(await agent.spoolSample(jpegLike(20_000 + i), 'image/jpeg', { score: i / 12 }));
+    for (let i = 0; i < 12; i++) sent.push(await agent.spoolSample(jpegLike(20_000 + i), { prediction: { score: i / 12 } }));
     await new Promise((r) => setTimeout(r, 500));
-    assert.equal((await agent.spool.ids()).length, 12, 'nothing is deleted without an ack');
+    assert.equal(agent.spool.list().length, 12, 'nothing is deleted without an ack');
 
     const acked: SampleAck[] = [];
     agent.on('sample-acked', (ack) => acked.push(ack));
     await fleet.server.start();
     // The spool is drained on the next kick (a new sample); uploads that went unanswered retry after their ack timeout.
-    sent.push(await agent.spoolSample(jpegLike(1000), 'image/jpeg'));
-    await until(async () => (await agent.spool.ids()).length === 0, 30_000, 'spool drained');
+    sent.push(await agent.spoolSample(jpegLike(1000)));
+    await until(async () => agent.spool.list().length === 0, 30_000, 'spool drained');
     const index = await readIndex(fleet);
     assert.equal(index.length, 13);
     for (const header of sent) {

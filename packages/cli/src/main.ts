@@ -8,6 +8,17 @@ import { inspectCommand } from './commands/inspect.js';
 import { keysCommand } from './commands/keys.js';
 import { bundleCommand } from './commands/bundle.js';
 import { runCommandModule } from './commands/run.js';
+import { serveCommand } from './commands/serve.js';
+import { deviceCommand } from './commands/device.js';
+import { deployCommand, rollbackCommand } from './commands/deploy.js';
+import { fleetCommand } from './commands/fleet.js';
+import { samplesCommand } from './commands/samples.js';
+import { datasetCommand } from './commands/dataset.js';
+import { trainCommandModule } from './commands/train.js';
+import { labelCommandModule } from './commands/label.js';
+import { distillCommandModule } from './commands/distill.js';
+import { compileCommand } from './commands/compile.js';
+import { benchCommand } from './commands/bench.js';
 
 export async function main(argv: string[]): Promise<number> {
   const wantsJson = argv.includes('--json');
@@ -19,6 +30,18 @@ export async function main(argv: string[]): Promise<number> {
     .command(keysCommand)
     .command(bundleCommand)
     .command(runCommandModule)
+    .command(serveCommand)
+    .command(deviceCommand)
+    .command(deployCommand)
+    .command(rollbackCommand)
+    .command(fleetCommand)
+    .command(samplesCommand)
+    .command(datasetCommand)
+    .command(trainCommandModule)
+    .command(labelCommandModule)
+    .command(distillCommandModule)
+    .command(compileCommand)
+    .command(benchCommand)
     .demandCommand(1, 'Name a command; see edgeloop --help')
     .strict()
     .recommendCommands()

@@ -1,6 +1,8 @@
 import { isEdgeloopError } from '@edgeloop/bundle';
 import { isCompilerError } from '@edgeloop/compiler';
 import { isRuntimeError } from '@edgeloop/runtime';
+import { isOtaError } from '@edgeloop/ota';
+import { isDistillError } from '@edgeloop/distill';
 
 // How the CLI talks to people and to programs: human text by default, one JSON document with
 // --json, and exactly one line on stderr for an error a user can fix.
@@ -59,7 +61,7 @@ export function formatError(err: unknown): { line: string; exitCode: number; exp
     if (sys) return { line: `edgeloop: ${path ? `${path}: ` : ''}${sys}`, exitCode: 1, expected: true };
     return { line: `edgeloop: ${firstLine(err.message)}`, exitCode: 1, expected: true };
   }
-  if (isCompilerError(err) || isEdgeloopError(err) || isRuntimeError(err)) {
+  if (isCompilerError(err) || isEdgeloopError(err) || isRuntimeError(err) || isOtaError(err) || isDistillError(err)) {
     return { line: `edgeloop: ${firstLine((err as Error).message)}`, exitCode: 1, expected: true };
   }
   const message = err instanceof Error ? err.message : String(err);

@@ -13,6 +13,8 @@ export type OtaErrorCode =
   | 'IO_ERROR'
   | 'HEALTHCHECK_FAILED'
   | 'ACTIVATE_FAILED'
+  | 'WATCH_FAILED'
+  | 'ROLLOUT'
   | 'INTERRUPTED_ACTIVATION'
   | 'DOWNLOAD_ABORTED'
   | 'TRANSFER_DESCRIPTOR'
@@ -81,6 +83,16 @@ export class HealthcheckFailedError extends OtaError {
 
 export class ActivateFailedError extends OtaError {
   readonly code = 'ACTIVATE_FAILED' as const;
+}
+
+/** The new model misbehaved in the watch window after activation (errors, NaN outputs, latency over budget). */
+export class WatchFailedError extends OtaError {
+  readonly code = 'WATCH_FAILED' as const;
+}
+
+/** A rollout request is invalid (no devices selected, bad percentage, unknown rollout…). */
+export class RolloutError extends OtaError {
+  readonly code = 'ROLLOUT' as const;
 }
 
 /** The download was stopped (agent stop, or superseded by a newer desired state). */

@@ -3,7 +3,7 @@
 export {
   ActivateFailedError, BrokerError, BundleUnknownError, ChunkCorruptError, CredentialsError, DiskFullError, DownloadAbortedError,
   FileHashMismatchError, HealthcheckFailedError, InvalidDeviceIdError, IoError, OtaError, ProfileMismatchError, StateCorruptError,
-  TransferDescriptorError, VersionNotHigherError, isOtaError, reasonOf,
+  TransferDescriptorError, VersionNotHigherError, WatchFailedError, RolloutError, isOtaError, reasonOf,
 } from './errors.js';
 export type { OtaErrorCode } from './errors.js';
 export { backoffDelay, retryWithBackoff, sleep } from './backoff.js';
@@ -51,7 +51,7 @@ export type { HealthCheck, HealthReport, ModelHost } from './agent/model-host.js
 export { MqttLink, mqttChunkTransport } from './agent/mqtt-transport.js';
 export type { MqttConnectOptions } from './agent/mqtt-transport.js';
 export { AGENT_VERSION, DeviceAgent } from './agent/agent.js';
-export type { AgentEvents, DeviceAgentOptions } from './agent/agent.js';
+export type { AgentEvents, DeviceAgentOptions, SpoolLimits } from './agent/agent.js';
 
 export { FleetStore } from './server/store.js';
 export type { BundleRecord } from './server/store.js';
@@ -61,7 +61,26 @@ export { FleetServer } from './server/fleet-server.js';
 export type { FleetServerEvents, FleetServerOptions } from './server/fleet-server.js';
 export { HANDLERS, dispatch } from './handlers/index.js';
 export type { Handler, HandlerContext, ServerEvent, ServerStats } from './handlers/index.js';
-export { SampleSpool } from './agent/sample-spool.js';
-export type { SpoolLimits, SpooledSample } from './agent/sample-spool.js';
-export { SampleUploader } from './agent/sample-uploader.js';
+export { SampleUploader, sampleHeaderOf } from './agent/sample-uploader.js';
 export type { UploaderOptions } from './agent/sample-uploader.js';
+
+export { RuntimeModelHost } from './agent/runtime-host.js';
+export type { RuntimeModelHostEvents, RuntimeModelHostOptions, WatchOptions, WatchReport } from './agent/runtime-host.js';
+export { runDevice } from './agent/device-process.js';
+export type { DeviceOutput, RunDeviceOptions } from './agent/device-process.js';
+export { provisionDeviceConfig, readDeviceConfig, serveInfoPath, writeDeviceConfig } from './auth/device-config.js';
+export type { DeviceConfig, ProvisionDeviceConfigOptions, ServeInfo } from './auth/device-config.js';
+export { DEFAULT_FLEET, listDevices, readDeviceRecord, registerDevice, selectDevices } from './server/registry.js';
+export type { DeviceRecord, DeviceSelector } from './server/registry.js';
+export { decideRollout, nextTimeoutIn, planWaves, resolveAmount } from './server/rollout-plan.js';
+export type { Amount, DecisionOptions, DeviceOutcome, RolloutDecision, RolloutProgress, WavePlanOptions } from './server/rollout-plan.js';
+export { RolloutManager } from './server/rollout.js';
+export type { DeployOptions, RollbackResult, RolloutRecord, RolloutStatus } from './server/rollout.js';
+export { fleetStatus } from './server/fleet-status.js';
+export type { DeviceStatusRow, DeviceSyncState, FleetStatus, RolloutSummary } from './server/fleet-status.js';
+export { exportSamples, listSamples, sidecarOf } from './server/sample-export.js';
+export type { ExportResult, SampleListOptions, SampleSidecar } from './server/sample-export.js';
+export { AdminInbox, readRollout, requestDeploy, requestRollback, waitForRollout } from './server/admin.js';
+export type { AdminClientOptions, AdminRequest, AdminResponse } from './server/admin.js';
+export { serveFleet } from './server/serve.js';
+export type { RunningFleet, ServeOptions } from './server/serve.js';

@@ -78,6 +78,12 @@ export const DesiredStateSchema = Type.Object({
   ts: Type.Optional(Timestamp),
   bundle: Type.Union([DesiredBundleSchema, Type.Null()]),
   transfer: Type.Optional(TransferDescriptorSchema),
+  /**
+   * §rollback: an explicit server decision to return to an older bundle. A device accepts it only
+   * when that exact bundle (by sha256) still sits verified in its inactive slot; anti-rollback stays
+   * in force for everything else.
+   */
+  rollback: Type.Optional(Type.Boolean()),
 });
 export type DesiredState = Static<typeof DesiredStateSchema>;
 

@@ -6,6 +6,8 @@ import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 
 import type { TrustStore } from '@edgeloop/bundle';
+import { SampleSpool } from '@edgeloop/runtime';
+import type { SampleInput } from '@edgeloop/runtime';
 
 import { backoffDelay } from '../backoff.js';
 import { isOtaError, reasonOf } from '../errors.js';
@@ -18,12 +20,18 @@ import type { ModelHost } from './model-host.js';
 import { MqttLink, mqttChunkTransport } from './mqtt-transport.js';
 import { admission, planSteps } from './planner.js';
 import type { PersistedState, Step } from './planner.js';
-import { SampleSpool } from './sample-spool.js';
-import type { SpoolLimits } from './sample-spool.js';
-import { SampleUploader } from './sample-uploader.js';
+import { SampleUploader, sampleHeaderOf } from './sample-uploader.js';
 import { SlotStore } from './slots.js';
 
 export const AGENT_VERSION = '0.1.0';
+
+/** Bounds of the device's field-sample spool (the runtime's SampleSpool, oldest evicted first). */
+export interface SpoolLimits {
+  /** Most samples kept (default 1000). */
+  maxSamples?: number;
+  /** Most bytes of images and metadata kept (default 256 MiB). */
+  maxBytes?: number;
+}
 
 export interface DeviceAgentOptions {
   dataDir: string;
@@ -54,7 +62,7 @@ export interface AgentEvents {
 
 export class DeviceAgent extends EventEmitter<AgentEvents> {
   readonly slots: SlotStore;
-  readonly spool: SampleSpool;
+  private spoolRef: SampleSpool | undefined;
   private readonly uploader: SampleUploader;
   /** Messages received and dropped (malformed desired states…), by reason. */
   readonly dropped = new DropCounter();
@@ -79,24 +87,42 @@ export class DeviceAgent extends EventEmitter<AgentEvents> {
     super();
     assertDeviceId(options.deviceId);
     this.slots = new SlotStore(options.dataDir);
-    this.spool = new SampleSpool(join(options.dataDir, 'spool'), options.spool);
-    this.uploader = new SampleUploader(this.spool, () => this.link, options.deviceId, {
+    this.uploader = new SampleUploader(() => this.spoolRef, () => this.link, options.deviceId, {
       ackTimeoutMs: options.sampleAckTimeoutMs,
       onAck: (ack) => this.emit('sample-acked', ack),
     });
   }
 
-  /** Spools a field sample durably; it is uploaded when connected and deleted after the server's ack. Null when the spool is full. */
-  async spoolSample(data: Uint8Array, contentType = 'image/jpeg', meta?: Record<string, unknown>): Promise<SampleHeader | null> {
-    const header = await this.spool.add(data, contentType, meta);
-    if (header !== null) this.uploader.kick();
-    return header;
+  /**
+   * The field-sample spool (`<dataDir>/spool`, the runtime's SampleSpool): the runtime's Runner
+   * writes chosen frames into it; the agent uploads them and deletes each after the server's ack.
+   */
+  get spool(): SampleSpool {
+    if (this.spoolRef === undefined) throw new Error('agent not started');
+    return this.spoolRef;
+  }
+
+  /** Tells the uploader that the spool has something new (the runtime's Runner calls it after spooling). */
+  samplesAdded(): void {
+    this.uploader.kick();
+  }
+
+  /**
+   * Spools a field sample durably (JPEG kept as is, other images re-encoded); it is uploaded when
+   * connected and deleted after the server's ack. Null when the spool could not store it.
+   */
+  async spoolSample(image: SampleInput['image'], sample: Partial<Omit<SampleInput, 'image'>> = {}): Promise<SampleHeader | null> {
+    const added = await this.spool.add({ image, model: sample.model ?? { name: 'unknown', version: 0 }, reasons: sample.reasons ?? [], prediction: sample.prediction ?? null, ...(sample.frame ? { frame: sample.frame } : {}) });
+    if (!added.stored) return null;
+    const stored = await this.spool.read(added.id);
+    this.uploader.kick();
+    return sampleHeaderOf(stored.meta, stored.image);
   }
 
   /** Recovers an interrupted activation, starts serving the active slot, then connects. */
   async start(): Promise<void> {
     await this.slots.init();
-    await this.spool.init();
+    this.spoolRef = await SampleSpool.open({ dir: join(this.options.dataDir, 'spool'), maxCount: this.options.spool?.maxSamples ?? 1000, maxBytes: this.options.spool?.maxBytes ?? 256 * 1024 * 1024 });
     this.persisted = await this.slots.readPersisted();
     this.executors = new StepExecutors({
       slots: this.slots,
@@ -206,8 +232,12 @@ export class DeviceAgent extends EventEmitter<AgentEvents> {
         // Report a refusal once per bundle, not on every reconnect.
         if (this.lastRejected !== desired.bundle.sha256) {
           this.lastRejected = desired.bundle.sha256;
-          this.lastError = { code: rejection.code, message: rejection.message };
-          if (rejection.code !== 'REFUSED_BEFORE') this.publishEvent('rejected', desired.bundle, { reason: this.lastError });
+          // A bundle refused before is reported once per agent start with its original reason, so
+          // a rollout learns at once that this device will not take it (§rollout).
+          const sha = desired.bundle.sha256;
+          const original = rejection.code === 'REFUSED_BEFORE' ? this.persisted.refused.find((r) => r.sha256 === sha)?.code : undefined;
+          this.lastError = { code: original ?? rejection.code, message: rejection.message };
+          this.publishEvent('rejected', desired.bundle, { reason: this.lastError });
           await this.publishState();
         }
         return;

@@ -30,7 +30,7 @@ export interface ExecutorContext {
 
 /** Codes after which a bundle is refused for good (retrying cannot change the outcome). */
 const PERMANENT = new Set([
-  'VERSION_NOT_HIGHER', 'PROFILE_MISMATCH', 'FILE_HASH_MISMATCH', 'HEALTHCHECK_FAILED', 'ACTIVATE_FAILED',
+  'VERSION_NOT_HIGHER', 'PROFILE_MISMATCH', 'FILE_HASH_MISMATCH', 'HEALTHCHECK_FAILED', 'ACTIVATE_FAILED', 'WATCH_FAILED',
   'SIGNATURE_INVALID', 'KEY_UNTRUSTED', 'MANIFEST_SCHEMA', 'MEMBER_HASH', 'BUNDLE_FORMAT', 'BUNDLE_SIZE', 'BUNDLE_UNSAFE_PATH',
   'TRANSFER_DESCRIPTOR',
 ]);
@@ -41,6 +41,8 @@ export class StepExecutors {
   private verified: SlotContent | undefined;
   /** The host activated the current, not yet committed trial (rollback then returns to the previous model it kept warm). */
   private activatedHere = false;
+  /** Why the last live activation failed (the rollback event carries it). */
+  private activateFailure: { code: string; message: string } | undefined;
 
   constructor(private readonly ctx: ExecutorContext) {}
 
@@ -176,7 +178,9 @@ export class StepExecutors {
       await ctx.host.activate();
       this.activatedHere = true;
     } catch (error) {
-      const failure = new ActivateFailedError(`activation of slot ${slot} failed: ${reasonOf(error).message}`, { cause: error });
+      // A watch-window failure (the host activated, watched and already switched back) keeps its own code.
+      const failure = isOtaError(error, 'WATCH_FAILED') ? error : new ActivateFailedError(`activation of slot ${slot} failed: ${reasonOf(error).message}`, { cause: error });
+      this.activateFailure = reasonOf(failure);
       await this.report('failed', { sha256: bundle.sha256, version }, failure);
       throw failure;
     }
@@ -195,10 +199,11 @@ export class StepExecutors {
     }
     const persisted = ctx.getPersisted();
     // Live: the activation failed in this process. At start-up: a kill interrupted it.
-    const code = live ? 'ACTIVATE_FAILED' : 'INTERRUPTED_ACTIVATION';
-    await ctx.setPersisted({ ...persisted, trial: null, refused: [...persisted.refused, { sha256: step.sha256, code }] });
+    const reason = live ? (this.activateFailure ?? { code: 'ACTIVATE_FAILED', message: step.reason }) : { code: 'INTERRUPTED_ACTIVATION', message: step.reason };
+    await ctx.setPersisted({ ...persisted, trial: null, refused: [...persisted.refused, { sha256: step.sha256, code: reason.code }] });
     this.activatedHere = false;
-    ctx.event('rolled-back', { sha256: step.sha256, version: failed?.version ?? 0 }, { reason: { code, message: step.reason } });
+    this.activateFailure = undefined;
+    ctx.event('rolled-back', { sha256: step.sha256, version: failed?.version ?? 0 }, { reason });
   }
 
   /** Reports a failure; permanent ones put the bundle on the refused list. */

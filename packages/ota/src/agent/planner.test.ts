@@ -99,3 +99,34 @@ describe('planSteps', () => {
     assert.deepEqual(want, copy);
   });
 });
+
+describe('explicit rollback (§rollback)', () => {
+  // Running v2 in slot b, v1 still in slot a; anti-rollback says 2.
+  const runningV2: DeviceSnapshot = { profile: 'raspberry-pi-4', activeSlot: 'b', slots: { a: content('1', 1), b: content('2', 2) } };
+  const acceptedV2: PersistedState = { highestAccepted: 2, trial: null, refused: [] };
+  const back = (c: string, version: number): DesiredState => ({ ...desired(c, version), rollback: true });
+
+  it('re-activates the previous bundle from the inactive slot, without a download', () => {
+    assert.equal(admission(runningV2, back('1', 1), acceptedV2), null);
+    const steps = planSteps(runningV2, back('1', 1), acceptedV2);
+    assert.deepEqual(kinds(steps), ['healthcheck', 'activate']);
+    assert.equal((steps[1] as { slot: string }).slot, 'a');
+  });
+
+  it('without the flag the same bundle is refused by anti-rollback', () => {
+    assert.equal(admission(runningV2, desired('1', 1), acceptedV2)?.code, 'VERSION_NOT_HIGHER');
+    assert.deepEqual(planSteps(runningV2, desired('1', 1), acceptedV2), []);
+  });
+
+  it('refuses a rollback to anything not held in the inactive slot (an older bundle must be re-published as a new version)', () => {
+    assert.equal(admission(runningV2, back('0', 0), acceptedV2)?.code, 'ROLLBACK_NOT_LOCAL');
+    assert.deepEqual(planSteps(runningV2, back('0', 0), acceptedV2), []);
+    assert.equal(admission(runningV1, back('1', 1), acceptedV1), null, 'rolling back to the active bundle is a no-op');
+    assert.equal(admission(empty, back('1', 1), fresh)?.code, 'ROLLBACK_NOT_LOCAL');
+  });
+
+  it('a bundle refused for good stays refused, flag or not', () => {
+    const refused: PersistedState = { ...acceptedV2, refused: [{ sha256: sha('1'), code: 'WATCH_FAILED' }] };
+    assert.equal(admission(runningV2, back('1', 1), refused)?.code, 'REFUSED_BEFORE');
+  });
+});

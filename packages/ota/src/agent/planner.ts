@@ -46,7 +46,7 @@ export type Step =
   | { kind: 'rollback'; from: SlotName; to: SlotName | null; sha256: string; reason: string };
 
 export interface Rejection {
-  code: 'VERSION_NOT_HIGHER' | 'PROFILE_MISMATCH' | 'TRANSFER_DESCRIPTOR' | 'REFUSED_BEFORE';
+  code: 'VERSION_NOT_HIGHER' | 'PROFILE_MISMATCH' | 'TRANSFER_DESCRIPTOR' | 'REFUSED_BEFORE' | 'ROLLBACK_NOT_LOCAL';
   message: string;
 }
 
@@ -65,6 +65,13 @@ export function admission(current: DeviceSnapshot, desired: DesiredState, persis
   if (active?.sha256 === bundle.sha256) return null;
   const refused = persisted.refused.find((r) => r.sha256 === bundle.sha256);
   if (refused !== undefined) return { code: 'REFUSED_BEFORE', message: `bundle ${bundle.sha256.slice(0, 12)}… was refused before (${refused.code})` };
+  if (desired.rollback === true) {
+    // §rollback: only the verified bundle still held in the inactive slot (the one this device ran
+    // before), so a rollback directive can step back exactly once and never fetch an old bundle.
+    const inactive = current.slots[otherSlot(current.activeSlot)];
+    if (current.activeSlot !== null && inactive?.sha256 === bundle.sha256) return null;
+    return { code: 'ROLLBACK_NOT_LOCAL', message: `rollback to ${bundle.sha256.slice(0, 12)}… refused: it is not the previous bundle kept in the inactive slot; publish it as a new version` };
+  }
   if (bundle.version <= persisted.highestAccepted) {
     return { code: 'VERSION_NOT_HIGHER', message: `version ${bundle.version} is not higher than the highest accepted version ${persisted.highestAccepted} (anti-rollback)` };
   }

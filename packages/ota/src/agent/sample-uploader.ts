@@ -1,18 +1,34 @@
 // Uploads spooled samples (docs/ota-protocol.md §sample-upload) a few at a time and deletes each
 // one only when its §sample-ack says stored or duplicate. An unanswered upload is retried on the
-// next kick (reconnect, new sample, or ack timeout).
+// next kick (reconnect, new sample, or ack timeout). The spool is the runtime's (one spool
+// implementation on the device: the runtime's sampler writes it, this uploader drains it).
+import { createHash } from 'node:crypto';
+
+import type { SampleMeta, SampleSpool } from '@edgeloop/runtime';
+
 import { encodeSampleFrame } from '../sample-frame.js';
 import { DropCounter, SampleAckSchema, decodeJson } from '../schemas.js';
-import type { SampleAck } from '../schemas.js';
+import type { SampleAck, SampleHeader } from '../schemas.js';
 import { deviceTopic } from '../topics.js';
 import type { MqttLink } from './mqtt-transport.js';
-import type { SampleSpool } from './sample-spool.js';
 
 export interface UploaderOptions {
   /** Uploads awaiting an ack, at most (default 4). */
   inflight?: number;
   ackTimeoutMs?: number;
   onAck?: (ack: SampleAck) => void;
+}
+
+/** The §sample-upload header of a runtime spool entry: the spool id, the image hash, and the sampler's metadata. */
+export function sampleHeaderOf(meta: SampleMeta, image: Uint8Array): SampleHeader {
+  return {
+    v: 1,
+    id: meta.id,
+    sha256: createHash('sha256').update(image).digest('hex'),
+    ts: meta.createdAt,
+    contentType: 'image/jpeg',
+    meta: { model: meta.model, reasons: meta.reasons, prediction: meta.prediction, frame: meta.frame },
+  };
 }
 
 export class SampleUploader {
@@ -22,7 +38,7 @@ export class SampleUploader {
   readonly dropped = new DropCounter();
 
   constructor(
-    private readonly spool: SampleSpool,
+    private readonly spool: () => SampleSpool | undefined,
     private readonly link: () => MqttLink | undefined,
     private readonly deviceId: string,
     private readonly options: UploaderOptions = {},
@@ -33,10 +49,11 @@ export class SampleUploader {
     if (!decoded.ok) return this.dropped.count(decoded.reason);
     const ack = decoded.value;
     const pending = this.pending.get(ack.id);
-    if (pending === undefined || pending.sha256 !== ack.sha256) return this.dropped.count('sample-ack:unexpected');
+    const spool = this.spool();
+    if (pending === undefined || pending.sha256 !== ack.sha256 || spool === undefined) return this.dropped.count('sample-ack:unexpected');
     clearTimeout(pending.timer);
     // 'rejected' means the bytes on the device no longer match their hash: resending cannot help.
-    this.spool.remove(ack.id).then(
+    spool.remove(ack.id).then(
       () => {
         this.pending.delete(ack.id);
         this.options.onAck?.(ack);
@@ -71,18 +88,21 @@ export class SampleUploader {
 
   private async fill(): Promise<void> {
     const max = this.options.inflight ?? 4;
-    for (const id of await this.spool.ids()) {
+    const spool = this.spool();
+    if (spool === undefined) return;
+    for (const { id } of spool.list()) {
       const link = this.link();
       if (link === undefined || !link.connected || this.pending.size >= max) return;
       if (this.pending.has(id)) continue;
-      const sample = await this.spool.read(id);
+      const sample = await spool.read(id).catch(() => null);
       if (sample === null) continue;
+      const header = sampleHeaderOf(sample.meta, sample.image);
       const timer = setTimeout(() => {
         this.pending.delete(id);
         this.kick();
       }, this.options.ackTimeoutMs ?? 15_000);
-      this.pending.set(id, { sha256: sample.header.sha256, timer });
-      await link.publish(deviceTopic(this.deviceId, 'samples/upload'), encodeSampleFrame(sample.header, sample.data), { qos: 1 }).catch(() => {
+      this.pending.set(id, { sha256: header.sha256, timer });
+      await link.publish(deviceTopic(this.deviceId, 'samples/upload'), encodeSampleFrame(header, sample.image), { qos: 1 }).catch(() => {
         clearTimeout(timer);
         this.pending.delete(id);
       });

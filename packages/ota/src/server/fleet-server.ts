@@ -119,9 +119,12 @@ export class FleetServer extends EventEmitter<FleetServerEvents> {
     return this.client;
   }
 
-  /** Assigns a stored bundle to a device (null: keep what it has) and publishes it retained. */
-  async assign(deviceId: string, bundleSha256: string | null): Promise<DesiredState> {
-    const desired = await this.store.setDesired(deviceId, bundleSha256);
+  /**
+   * Assigns a stored bundle to a device (null: keep what it has) and publishes it retained.
+   * `rollback`: an explicit return to the device's previous bundle (§rollback).
+   */
+  async assign(deviceId: string, bundleSha256: string | null, options: { rollback?: boolean } = {}): Promise<DesiredState> {
+    const desired = await this.store.setDesired(deviceId, bundleSha256, options);
     await this.options.onAssignmentsChanged?.(this.store.assignmentMap());
     await this.publishDesired(deviceId, desired);
     return desired;

@@ -88,8 +88,12 @@ export class FleetStore implements BundleAssignments {
     return this.bundles.get(sha256);
   }
 
+  allBundles(): BundleRecord[] {
+    return [...this.bundles.values()];
+  }
+
   /** Sets (and persists) a device's desired bundle; null = keep what it has. */
-  async setDesired(deviceId: string, sha256: string | null): Promise<DesiredState> {
+  async setDesired(deviceId: string, sha256: string | null, options: { rollback?: boolean } = {}): Promise<DesiredState> {
     assertDeviceId(deviceId);
     let desired: DesiredState;
     if (sha256 === null) {
@@ -103,6 +107,7 @@ export class FleetStore implements BundleAssignments {
         bundle: { sha256: record.sha256, size: record.size, version: record.version, targetProfile: record.targetProfile },
         transfer: record.transfer,
       };
+      if (options.rollback === true) desired.rollback = true;
     }
     await writeJsonAtomic(join(this.deviceDir(deviceId), 'desired.json'), desired);
     this.desired.set(deviceId, desired);
