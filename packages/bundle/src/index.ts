@@ -99,6 +99,9 @@ export type { KeyPair } from './keys.js';
 export { encodeSignature, parseSignature, signManifest, verifyManifestSignature } from './signing.js';
 export type { ManifestSignature } from './signing.js';
 
+export { fsyncDirectory, writeFileAtomic, writeJsonAtomic } from './fs-atomic.js';
+export { matchesSchema, schemaViolations } from './schema-check.js';
+export type { WriteAtomicOptions } from './fs-atomic.js';
 export { createBundle, encodeManifest } from './pack.js';
 export type { CreateBundleOptions, CreatedBundle, MemberSource } from './pack.js';
 export { MAX_MANIFEST_BYTES, MAX_SIGNATURE_BYTES } from './scan.js';

@@ -6,6 +6,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 import { BundleFormatError, MemberHashError, MemberSourceError } from './errors.js';
+import { fsyncDirectory } from './fs-atomic.js';
 import { END_OF_ARCHIVE, encodeHeader, paddingFor } from './format.js';
 import { DEFAULT_CHUNK_BYTES, hashFile, sha256 } from './hash.js';
 import { MANIFEST_SCHEMA_VERSION, validateManifest } from './manifest.js';
@@ -107,7 +108,7 @@ export async function createBundle(options: CreateBundleOptions): Promise<Create
     await handle.close();
     handle = undefined;
     await rename(tempPath, outPath);
-    await syncDirectory(dirname(outPath));
+    await fsyncDirectory(dirname(outPath));
   } catch (error) {
     if (handle !== undefined) await handle.close().catch(() => undefined);
     await unlink(tempPath).catch(() => undefined);
@@ -148,15 +149,3 @@ async function copyFileVerified(path: string, member: Member, write: (chunk: Uin
   }
 }
 
-async function syncDirectory(dir: string): Promise<void> {
-  // Makes the rename durable across power loss; not every platform can fsync a directory.
-  const handle = await open(dir, 'r').catch(() => undefined);
-  if (handle === undefined) return;
-  try {
-    await handle.sync();
-  } catch {
-    // EISDIR/EINVAL on some filesystems: the rename is still atomic, only its durability is weaker.
-  } finally {
-    await handle.close();
-  }
-}

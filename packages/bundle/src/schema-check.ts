@@ -34,6 +34,7 @@ export function schemaViolations<T extends TSchema>(schema: T, value: unknown): 
   return out;
 }
 
-export function isValid<T extends TSchema>(schema: T, value: unknown): value is Static<T> {
+/** Whether `value` matches `schema` (compiled once per schema). */
+export function matchesSchema<T extends TSchema>(schema: T, value: unknown): value is Static<T> {
   return compile(schema).Check(value);
 }

@@ -1,6 +1,7 @@
 // Training checkpoints: one file, written atomically (temp file, fsync, rename, fsync of the
 // folder) so a crash leaves either the previous checkpoint or the new one, never a torn file.
 //   "EDGECKPT" | u32 header length | JSON header | padding to 4 | float32 tensors back to back
+import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 import { CheckpointError } from './errors.js';
@@ -84,4 +85,48 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint | undefin
     offset = end;
   }
   return { meta: header.meta, tensors };
+}
+
+/** sha256 over named float / int arrays (names, lengths and bytes): identifies weights or data in a run's configuration. */
+export function hashArrays(entries: Iterable<[string, ArrayBufferView | undefined]>): string {
+  const hash = createHash('sha256');
+  for (const [name, values] of entries) {
+    if (!values) continue;
+    hash.update(`${name}:${values.byteLength}\n`);
+    hash.update(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+  }
+  return hash.digest('hex');
+}
+
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.keys(value).sort().filter((k) => (value as Record<string, unknown>)[k] !== undefined).map((k) => [k, canonical((value as Record<string, unknown>)[k])]));
+  }
+  return value;
+}
+
+/** The configuration as stored in a checkpoint: keys sorted, undefined dropped, JSON round-tripped. */
+export function normalizeRunConfig(config: Record<string, unknown>): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(canonical(config))) as Record<string, unknown>;
+}
+
+const show = (v: unknown): string => (v === undefined ? 'none' : JSON.stringify(v));
+
+/**
+ * Throws a one-line CheckpointError when the checkpoint was written by a run with another
+ * configuration (hyper-parameters, model, data): resuming it would silently mix two runs.
+ * Checkpoints without a recorded configuration (older files) are accepted.
+ */
+export function assertSameRun(path: string, saved: unknown, current: Record<string, unknown>): void {
+  if (!saved || typeof saved !== 'object') return;
+  const before = saved as Record<string, unknown>;
+  const now = normalizeRunConfig(current);
+  const keys = [...new Set([...Object.keys(before), ...Object.keys(now)])].sort();
+  const diffs = keys
+    .filter((k) => JSON.stringify(before[k]) !== JSON.stringify(now[k]))
+    .map((k) => (/^[0-9a-f]{64}$/.test(String(before[k] ?? now[k])) ? `${k} differs` : `${k} ${show(before[k])} in the checkpoint, ${show(now[k])} now`));
+  if (diffs.length > 0) {
+    throw new CheckpointError(path, `written by a different run (${diffs.join('; ')}); delete it or use another checkpoint file`);
+  }
 }

@@ -29,7 +29,6 @@ export type { DigitsExampleOptions, DigitsExampleResult, DigitsRow } from './exa
 export { writeDigitImages } from './examples/digit-images.js';
 export type { DigitImagesOptions } from './examples/digit-images.js';
 export { TeacherError, TeacherOutputError, TeacherRequestError, DatasetStoreError } from './errors.js';
-export { writeFileAtomic } from './fs-atomic.js';
 
 // Teachers and the soft-label cache.
 export { MIN_PROBABILITY, checkPrediction, softmaxRows, toLogits, toProbabilities } from './teachers/teacher.js';

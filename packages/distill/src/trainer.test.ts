@@ -64,6 +64,11 @@ test('checkpoints resume after an interruption and reproduce the uninterrupted r
     assert.equal(first.history.length, 1);
     const saved = await loadCheckpoint(path);
     assert.equal(saved?.meta.nextEpoch, 1);
+    // Another configuration is refused by name rather than mixed into this run.
+    await assert.rejects(train(student(), { ...base, learningRate: 0.1, checkpoint: { path } }), (err: Error) =>
+      err instanceof CheckpointError && /written by a different run \(learningRate 0\.05 in the checkpoint, 0\.1 now\)/.test(err.message));
+    await assert.rejects(train(student(), { ...base, train: barsDataset(160, 8), checkpoint: { path } }), /\(data differs\)/);
+    await assert.rejects(train(student(), { ...base, checkpoint: { path, config: { arch: 'other' } } }), /\(arch none in the checkpoint, "other" now\)/);
     const resumed = await train(student(), { ...base, checkpoint: { path } });
     assert.equal(resumed.resumedFromEpoch, 1);
     assert.deepEqual(resumed.history.map((h) => h.trainLoss), straight.history.map((h) => h.trainLoss));

@@ -8,7 +8,7 @@ import { buildTrainingGraph } from '@edgeloop/compiler';
 import type { LossSpec, Model, TrainingGraph } from '@edgeloop/compiler';
 import { augmentBatch, isIdentityAugment } from './augment.js';
 import type { AugmentSpec } from './augment.js';
-import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { assertSameRun, hashArrays, loadCheckpoint, normalizeRunConfig, saveCheckpoint } from './checkpoint.js';
 import type { CheckpointTensor } from './checkpoint.js';
 import { sampleSize, validateDataset } from './dataset.js';
 import type { Dataset } from './dataset.js';
@@ -46,7 +46,14 @@ export interface TrainOptions {
   trainable?: string[];
   batchNorm?: 'train' | 'frozen';
   dropout?: 'mask' | 'identity';
-  checkpoint?: { path: string; everyEpochs?: number; resume?: boolean };
+  /**
+   * Checkpoint file written every `everyEpochs` (default 1) and after the last epoch; resumed when
+   * it exists (unless `resume: false`). It records the run's configuration (hyper-parameters, a hash
+   * of the initial weights and of the data without teacher logits, plus `config`, e.g. the
+   * architecture and the teacher's id): a checkpoint of
+   * another configuration is refused with a CheckpointError instead of being mixed into this run.
+   */
+  checkpoint?: { path: string; everyEpochs?: number; resume?: boolean; config?: Record<string, unknown> };
   /** Stops after `patience` epochs without validation improvement and returns the best weights. */
   earlyStopping?: { patience: number; minDelta?: number; metric?: 'loss' | 'accuracy' };
   reporter?: ProgressReporter | 'console' | 'silent';
@@ -129,9 +136,23 @@ export async function train(model: Model, options: TrainOptions): Promise<TrainR
   let best = { epoch: -1, score: -Infinity, weights: undefined as Map<string, Float32Array> | undefined };
   let resumedFromEpoch: number | undefined;
   const checkpointPath = options.checkpoint?.path;
-  if (checkpointPath && options.checkpoint?.resume !== false) {
+  const augmentSpec = isIdentityAugment(options.augment) ? undefined : options.augment;
+  // Teacher logits stay out of the data hash: a teacher recomputed on resume (no cache, an HTTP
+  // service) may differ in the last bits. Callers identify the teacher in `checkpoint.config`.
+  const hashData = (d: Dataset): string => hashArrays([['shape', Int32Array.from(d.sampleShape)], ['inputs', d.inputs], ['labels', d.labels], ['targets', d.targets]]);
+  const runConfig = checkpointPath
+    ? normalizeRunConfig({
+      epochs: options.epochs, batchSize: batch, learningRate: options.learningRate, loss, optimizer: options.optimizer ?? { kind: 'sgd', momentum: 0.9 },
+      schedule: options.schedule ?? { kind: 'cosine' }, seed, augment: augmentSpec, trainable: options.trainable, batchNorm: options.batchNorm, dropout: options.dropout,
+      earlyStopping: options.earlyStopping, input, output,
+      model: hashArrays([...weights, ...state]), data: hashData(options.train), validation: options.validation ? hashData(options.validation) : undefined,
+      ...options.checkpoint?.config,
+    })
+    : undefined;
+  if (checkpointPath && runConfig && options.checkpoint?.resume !== false) {
     const saved = await loadCheckpoint(checkpointPath);
     if (saved) {
+      assertSameRun(checkpointPath, saved.meta.config, runConfig);
       const byName = new Map(saved.tensors.map((t) => [t.name, t.values]));
       const restore = (target: Map<string, Float32Array>, prefix: string): void => {
         for (const [name, values] of target) {
@@ -157,7 +178,7 @@ export async function train(model: Model, options: TrainOptions): Promise<TrainR
         weights: bestTensors.length > 0 ? new Map(bestTensors.map((t) => [t.name.slice(5), t.values])) : undefined,
       };
       resumedFromEpoch = startEpoch;
-      reporter.message?.(`resumed from ${checkpointPath} at epoch ${startEpoch + 1}`);
+      reporter.message?.(`resumed from epoch ${startEpoch} of ${options.epochs} (checkpoint ${checkpointPath})`);
     }
   }
 
@@ -178,7 +199,7 @@ export async function train(model: Model, options: TrainOptions): Promise<TrainR
   const teacherBuffer = new Float32Array(batch * teacherWidth);
   const targetWidth = data.targets ? data.targets.length / data.count : 0;
   const targetBuffer = new Float32Array(batch * targetWidth);
-  const augment = isIdentityAugment(options.augment) ? undefined : options.augment;
+  const augment = augmentSpec;
   const metric = options.earlyStopping?.metric ?? 'loss';
   let stoppedEarly = false;
   let trainSeconds = 0;
@@ -259,7 +280,7 @@ export async function train(model: Model, options: TrainOptions): Promise<TrainR
           ...Object.entries(optimizer.state().buffers).flatMap(([name, list]) => list.map((values, i) => ({ name: `opt:${i}:${name}`, values }))),
           ...[...(best.weights ?? [])].map(([name, values]) => ({ name: `best:${name}`, values })),
         ];
-        const meta = { nextEpoch: epoch + 1, optimizerStep: optimizer.state().step, history, bestEpoch: best.epoch, bestScore: best.score, seed };
+        const meta = { nextEpoch: epoch + 1, optimizerStep: optimizer.state().step, history, bestEpoch: best.epoch, bestScore: best.score, seed, config: runConfig };
         await saveCheckpoint(checkpointPath, { meta, tensors });
       }
       if (stop) {

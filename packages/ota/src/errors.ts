@@ -1,6 +1,6 @@
 // Named errors for the OTA package. Every error carries a stable `code` (the reason codes of
 // docs/ota-protocol.md §events) so the agent can report it and callers can branch without parsing
-// text; retryable ones carry `retryAfterMs`.
+// text; retryable ones carry `retryAfter` (ms), which the runtime's shared retryWithBackoff honours.
 
 const EDGELOOP_ERROR = Symbol.for('edgeloop.error');
 
@@ -27,13 +27,13 @@ export type OtaErrorCode =
 export abstract class OtaError extends Error {
   abstract readonly code: OtaErrorCode;
   readonly [EDGELOOP_ERROR] = true;
-  /** Set on errors worth retrying: the caller waits at least this long (see backoff.ts). */
-  readonly retryAfterMs?: number;
+  /** Set on errors worth retrying: the caller waits at least this many ms (retryWithBackoff of @edgeloop/runtime). */
+  readonly retryAfter?: number;
 
-  constructor(message: string, options?: { cause?: unknown; retryAfterMs?: number }) {
+  constructor(message: string, options?: { cause?: unknown; retryAfter?: number }) {
     super(message, options);
     this.name = new.target.name;
-    if (options?.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
+    if (options?.retryAfter !== undefined) this.retryAfter = options.retryAfter;
   }
 }
 

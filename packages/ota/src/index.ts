@@ -6,8 +6,6 @@ export {
   TransferDescriptorError, VersionNotHigherError, WatchFailedError, RolloutError, isOtaError, reasonOf,
 } from './errors.js';
 export type { OtaErrorCode } from './errors.js';
-export { backoffDelay, retryWithBackoff, sleep } from './backoff.js';
-export type { BackoffOptions } from './backoff.js';
 
 export {
   BUNDLES_PREFIX, DEVICES_PREFIX, DEVICE_PUBLISHED, DEVICE_SUBSCRIBED, TOPIC_PREFIX, assertDeviceId, chunkTopic, deviceTopic,

@@ -3,8 +3,7 @@
 // dropped (§principles).
 import { Type } from '@sinclair/typebox';
 import type { Static, TSchema } from '@sinclair/typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
-import type { TypeCheck } from '@sinclair/typebox/compiler';
+import { matchesSchema } from '@edgeloop/bundle';
 
 const Sha256 = Type.String({ pattern: '^[0-9a-f]{64}$' });
 const Timestamp = Type.String({ maxLength: 40 });
@@ -166,16 +165,6 @@ export class DropCounter {
   }
 }
 
-const compiled = new WeakMap<TSchema, TypeCheck<TSchema>>();
-function checker<T extends TSchema>(schema: T): TypeCheck<T> {
-  let check = compiled.get(schema);
-  if (check === undefined) {
-    check = TypeCompiler.Compile(schema);
-    compiled.set(schema, check);
-  }
-  return check as TypeCheck<T>;
-}
-
 /** Largest JSON payload any receiver parses (a desired state with MAX_CHUNKS hashes fits). */
 export const MAX_JSON_BYTES = 2 * 1024 * 1024;
 
@@ -190,12 +179,12 @@ export function decodeJson<T extends TSchema>(schema: T, payload: Uint8Array, na
   } catch {
     return { ok: false, reason: `${name}:json` };
   }
-  if (!checker(schema).Check(value)) return { ok: false, reason: `${name}:schema` };
+  if (!matchesSchema(schema, value)) return { ok: false, reason: `${name}:schema` };
   return { ok: true, value };
 }
 
 export function isValidMessage<T extends TSchema>(schema: T, value: unknown): value is Static<T> {
-  return checker(schema).Check(value);
+  return matchesSchema(schema, value);
 }
 
 export function encodeJson(value: unknown): Buffer {

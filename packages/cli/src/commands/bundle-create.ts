@@ -1,7 +1,7 @@
-import { readFile, stat } from 'node:fs/promises';
 import type { CommandModule } from 'yargs';
 import { loadPrivateKey } from '@edgeloop/bundle';
 import { bundleModel } from '@edgeloop/compiler';
+import { readLabels } from '../labels.js';
 import { emit, formatBytes, UsageError } from '../output.js';
 import { preprocessingOptions, parsePreprocessingFlags } from '../preprocessing-flags.js';
 import type { PreprocessingFlags } from '../preprocessing-flags.js';
@@ -18,16 +18,6 @@ interface CreateArgs extends PreprocessingFlags {
   golden: number;
   seed: number;
   json: boolean;
-}
-
-/** Labels from a file (one per line) when `spec` names one, else a comma-separated list. */
-async function readLabels(spec: string): Promise<string[]> {
-  const isFile = await stat(spec).then(
-    (s) => s.isFile(),
-    () => false,
-  );
-  const items = isFile ? (await readFile(spec, 'utf8')).split(/\r?\n/) : spec.split(',');
-  return items.map((l) => l.trim()).filter((l) => l.length > 0);
 }
 
 export const bundleCreateCommand: CommandModule<object, CreateArgs> = {

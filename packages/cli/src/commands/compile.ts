@@ -1,8 +1,8 @@
-import { readFile, stat } from 'node:fs/promises';
 import type { CommandModule } from 'yargs';
 import { loadPrivateKey } from '@edgeloop/bundle';
 import { BudgetNotMetError, compileModel, DEFAULT_CALIBRATION_LIMIT, DEFAULT_MAX_ACCURACY_DROP, renderCompileReport } from '@edgeloop/compiler';
 import type { CompileOptions } from '@edgeloop/compiler';
+import { readLabels } from '../labels.js';
 import { emit, UsageError } from '../output.js';
 import { parsePreprocessingFlags, preprocessingOptions } from '../preprocessing-flags.js';
 import type { PreprocessingFlags } from '../preprocessing-flags.js';
@@ -28,13 +28,6 @@ interface CompileArgs extends PreprocessingFlags {
   threads?: number;
   'latency-runs': number;
   json: boolean;
-}
-
-/** Labels from a file (one per line) when `spec` names one, else a comma-separated list. */
-async function readLabels(spec: string): Promise<string[]> {
-  const isFile = await stat(spec).then((s) => s.isFile(), () => false);
-  const items = isFile ? (await readFile(spec, 'utf8')).split(/\r?\n/) : spec.split(',');
-  return items.map((l) => l.trim()).filter((l) => l.length > 0);
 }
 
 export const compileCommand: CommandModule<object, CompileArgs> = {

@@ -66,6 +66,7 @@ export const distillCommandModule: CommandModule<object, DistillArgs> = {
       .option('temperature', { alias: 'T', type: 'number', default: 4, describe: 'Softmax temperature of the soft labels' })
       .option('alpha', { type: 'number', default: 0.9, describe: 'Weight of the soft-label term (1 - alpha on hard labels)' })
       .example('$0 distill --teacher teacher.onnx --data store/ --student conv-small -o student.onnx', 'Distill an ONNX teacher')
+      .example('$0 distill --teacher teacher.onnx --data store/ --epochs 20 --checkpoint distill.ckpt -o student.onnx', 'Checkpoint each epoch; the same command resumes after a crash')
       .example('$0 distill --teacher http://127.0.0.1:8090/predict --data store/ --size 28 --color GRAY -o student.onnx', 'Distill a teacher served over HTTP'),
   handler: async (args) => {
     if (!(args.alpha >= 0 && args.alpha <= 1)) throw new UsageError('--alpha must be between 0 and 1');

@@ -24,6 +24,9 @@ export interface FitFlags {
   'train-on': string;
   shift?: number;
   rotate?: number;
+  checkpoint?: string;
+  'checkpoint-every': number;
+  'keep-checkpoint': boolean;
   json: boolean;
 }
 
@@ -47,8 +50,12 @@ export function fitOptions<T>(y: Argv<T>): Argv<T & FitFlags> {
     .option('std', { type: 'string', describe: 'Per-channel std after scaling' })
     .option('scale', { type: 'number', describe: 'Pixel scale before mean/std (default 1/255)' })
     .option('resize', { choices: ['stretch', 'letterbox', 'center-crop'] as const, describe: 'How images are fitted to the input size' })
+    .option('checkpoint', { type: 'string', describe: 'Checkpoint file: written as training goes; if it exists and fits this run (same model, data and hyper-parameters) the run resumes from it, else it is refused. Removed once the model is written' })
+    .option('checkpoint-every', { type: 'number', default: 1, describe: 'Write the checkpoint every this many epochs (and after the last)' })
+    .option('keep-checkpoint', { type: 'boolean', default: false, describe: 'Keep the checkpoint file after a successful run' })
     .option('json', { type: 'boolean', default: false })
-    .group(['size', 'color', 'mean', 'std', 'scale', 'resize'], 'Student input:') as Argv<T & FitFlags>;
+    .group(['size', 'color', 'mean', 'std', 'scale', 'resize'], 'Student input:')
+    .group(['checkpoint', 'checkpoint-every', 'keep-checkpoint'], 'Checkpoints (resume after a crash or kill):') as Argv<T & FitFlags>;
 }
 
 function numbers(flag: string, value: string): number[] {
@@ -77,6 +84,8 @@ export function parseFitFlags(args: FitFlags): FitOptions {
   for (const s of splits) if (s !== 'train' && s !== 'val' && s !== 'test') throw new UsageError(`--train-on takes train, val and test, got ${JSON.stringify(s)}`);
   if (!(args.epochs >= 1) || !Number.isInteger(args.epochs)) throw new UsageError('--epochs must be a positive integer');
   if (!(args['batch-size'] >= 1) || !Number.isInteger(args['batch-size'])) throw new UsageError('--batch-size must be a positive integer');
+  if (!(args['checkpoint-every'] >= 1) || !Number.isInteger(args['checkpoint-every'])) throw new UsageError('--checkpoint-every must be a positive integer');
+  if (args.checkpoint !== undefined && args.checkpoint.trim() === '') throw new UsageError('--checkpoint needs a file path');
   return {
     data: args.data,
     output: args.output,
@@ -90,6 +99,9 @@ export function parseFitFlags(args: FitFlags): FitOptions {
     classNames: args.labels?.split(',').map((s) => s.trim()).filter((s) => s.length > 0),
     trainSplits: splits as ('train' | 'val' | 'test')[],
     augment: args.shift || args.rotate ? { shift: args.shift, rotate: args.rotate } : undefined,
+    checkpoint: args.checkpoint,
+    checkpointEvery: args['checkpoint-every'],
+    keepCheckpoint: args['keep-checkpoint'],
     reporter: 'console',
   };
 }
@@ -103,6 +115,8 @@ export function renderFit(r: FitResult): string {
     `  samples: ${r.samples.train} train, ${r.samples.val} val, ${r.samples.test} test${r.corrupt ? ` (${r.corrupt} corrupt images skipped)` : ''}`,
     `  ${r.history.length} epochs, ${r.seconds.toFixed(1)} s, ${r.samplesPerSecond.toFixed(0)} samples/s${last ? `, last loss ${last.trainLoss.toFixed(4)}${last.valAccuracy !== undefined ? `, val accuracy ${percent(last.valAccuracy)}` : ''}` : ''}`,
   ];
+  if (r.resumedFromEpoch !== undefined) lines.push(`  resumed from epoch ${r.resumedFromEpoch} (checkpoint ${r.checkpoint?.path ?? '?'})`);
+  if (r.checkpoint?.kept) lines.push(`  checkpoint kept: ${r.checkpoint.path}`);
   if (r.test) {
     lines.push(`  test (${r.test.count}): accuracy ${percent(r.test.accuracy)}${r.test.teacherAgreement !== undefined ? `, agrees with teacher ${percent(r.test.teacherAgreement)}` : ''}`);
   }
@@ -119,7 +133,8 @@ export const trainCommandModule: CommandModule<object, TrainArgs> = {
   builder: (y) =>
     fitOptions(y)
       .option('arch', { alias: 'a', type: 'string', default: 'conv', describe: 'conv, conv-small, mobilenet, or a .onnx model to start from' })
-      .example('$0 train --data store/ --arch conv --size 28 --color GRAY -o digits.onnx', 'Train a small conv net on a store'),
+      .example('$0 train --data store/ --arch conv --size 28 --color GRAY -o digits.onnx', 'Train a small conv net on a store')
+      .example('$0 train --data store/ --size 28 --color GRAY --epochs 20 --checkpoint run.ckpt -o digits.onnx', 'Checkpoint each epoch; rerun the same command after a crash to resume'),
   handler: async (args) => {
     const result = await trainCommand({ ...parseFitFlags(args), arch: args.arch });
     emit(args, result, renderFit);

@@ -3,6 +3,7 @@ import { CompilerError } from '../errors.js';
 
 /** A node on the path from a trainable weight to the loss whose op has no gradient rule. */
 export class NoGradientRuleError extends CompilerError {
+  override readonly code = 'NO_GRADIENT_RULE';
   readonly opType: string;
   readonly nodeName: string;
   constructor(opType: string, nodeName: string) {
@@ -13,4 +14,6 @@ export class NoGradientRuleError extends CompilerError {
 }
 
 /** The model cannot be differentiated as asked (unknown loss output, dynamic shapes, unsupported attribute). */
-export class GradientGraphError extends CompilerError {}
+export class GradientGraphError extends CompilerError {
+  override readonly code = 'GRADIENT_GRAPH';
+}

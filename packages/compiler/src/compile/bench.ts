@@ -6,7 +6,7 @@ import { openBundle } from '@edgeloop/bundle';
 import { decodeModel } from '../ir/serde.js';
 import { concreteShape, modelIo } from '../packaging/model-io.js';
 import { seededRandom } from '../packaging/golden.js';
-import { CompileError } from './errors.js';
+import { CompileError } from '../errors.js';
 import { createSession, measureLatency } from './measure.js';
 import type { LatencyStats } from './measure.js';
 

@@ -16,10 +16,9 @@ import { bundleModel } from '../packaging/bundle-model.js';
 import { concreteShape, modelIo, readEdgeloopMetadata, resolvePreprocessing } from '../packaging/model-io.js';
 import { calibrationStatistics } from '../quantize/calibrate.js';
 import type { RangeMethod } from '../quantize/histogram.js';
-import { CompileError, OpsetConversionError } from './errors.js';
+import { CompileError, OpsetConversionError } from '../errors.js';
 import { confidenceStatistics, predict } from './measure.js';
 import type { LatencyOptions } from './measure.js';
-import { initializerInputsToConstants } from './initializer-inputs.js';
 import { convertOpset } from './opset.js';
 import type { CompileReport } from './report.js';
 import { loadCalibrationSet, loadEvalSet } from './samples.js';
@@ -134,7 +133,7 @@ export async function compileModel(options: CompileOptions): Promise<CompileResu
   const source = decodeModel(sourceBytes, { source: options.model });
   const meta = readEdgeloopMetadata(source);
   const fitted = fitOpset(nameNodes(source), profile, requested);
-  const cleanup = await runPipeline(fitted.model, [{ pass: initializerInputsToConstants, name: 'initializer-inputs-to-constants' }, ...CLEANUP_PIPELINE]);
+  const cleanup = await runPipeline(fitted.model, CLEANUP_PIPELINE);
   const reference = cleanup.model;
 
   const io = modelIo(reference);

@@ -1,5 +1,4 @@
 // Public surface of the compile pipeline (re-exported by the package index).
-export { BudgetNotMetError, CompileError, OpsetConversionError } from './errors.js';
 export {
   CALIBRATION_METHODS, DEFAULT_CALIBRATION_LIMIT, DEFAULT_MAX_ACCURACY_DROP, DEFAULT_MAX_OPSET, MIN_QDQ_OPSET,
   compileModel, defaultPrecision,
@@ -9,7 +8,6 @@ export { renderCompileReport } from './report.js';
 export type { CandidateConfig, CandidateResult, CompileReport } from './report.js';
 export { TIE_TOLERANCE, searchCandidates } from './search.js';
 export type { SearchOptions, SearchResult } from './search.js';
-export { initializerInputsToConstants } from './initializer-inputs.js';
 export { MAX_SOURCE_OPSET, MIN_SOURCE_OPSET, convertOpset } from './opset.js';
 export type { OpsetConversionOptions, OpsetConversionResult } from './opset.js';
 export { loadCalibrationSet, loadEvalSet, parseNpy } from './samples.js';

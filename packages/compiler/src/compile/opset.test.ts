@@ -5,7 +5,7 @@ import { GraphBuilder, attr } from '../ir/builder.js';
 import { opsetVersion } from '../ir/graph.js';
 import { createTensor } from '../ir/tensor.js';
 import { assertCheckerPasses, assertSameOutputs, runModel, seededFloats } from '../passes/test-support.js';
-import { OpsetConversionError } from './errors.js';
+import { OpsetConversionError } from '../errors.js';
 import { convertOpset } from './opset.js';
 
 describe('convertOpset', () => {

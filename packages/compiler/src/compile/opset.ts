@@ -10,7 +10,7 @@ import { createTensor } from '../ir/tensor.js';
 import type { Attribute, Model, Node, Tensor } from '../ir/types.js';
 import { intsAttr, nameAllocator, takenNames, valueTypes } from '../passes/graph-rewrite.js';
 import type { PassResult } from '../passes/pass.js';
-import { OpsetConversionError } from './errors.js';
+import { OpsetConversionError } from '../errors.js';
 
 /** Lowest opset the converter reads. */
 export const MIN_SOURCE_OPSET = 9;

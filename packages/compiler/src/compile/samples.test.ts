@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CompileError } from './errors.js';
+import { CompileError } from '../errors.js';
 import { loadCalibrationSet, parseNpy } from './samples.js';
 
 function npy(shape: number[], values: Float32Array, descr = '<f4'): Uint8Array {

@@ -8,7 +8,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import type { Preprocessing } from '@edgeloop/bundle';
 import { listImages, imageToTensor } from '../quantize/image-samples.js';
-import { CompileError } from './errors.js';
+import { CompileError } from '../errors.js';
 
 export interface Sample {
   data: Float32Array;

@@ -10,7 +10,8 @@ import type * as ort from 'onnxruntime-node';
 import type { Precision } from '@edgeloop/bundle';
 import type { Model } from '../ir/types.js';
 import { runPipeline } from '../passes/manager.js';
-import { calibrateModel, floatTensorNames } from '../quantize/calibrate.js';
+import { staticQuantizationTargets } from '../passes/quantize-static.js';
+import { calibrateModel } from '../quantize/calibrate.js';
 import type { CalibrationData, CalibrationFeed } from '../quantize/calibrate.js';
 import type { RangeMethod } from '../quantize/histogram.js';
 import { buildCandidate, candidateLabel, measureCandidate, pruneStep } from './candidates.js';
@@ -59,14 +60,6 @@ function feeds(model: Model, samples: readonly Sample[]): CalibrationFeed[] {
   return samples.map((s) => ({ [input.name]: { data: s.data, dims: s.dims } }));
 }
 
-/**
- * Every float tensor: a tensor that shares its producer's parameters when everything is quantized
- * (Resize, Reshape outputs) needs its own range once the producer is kept float.
- */
-function calibrationTargets(model: Model): string[] {
-  return floatTensorNames(model);
-}
-
 export async function searchCandidates(options: SearchOptions): Promise<SearchResult> {
   const { reference, measurement, labeled, maxAccuracyDrop } = options;
   const models = new Map<string, MeasuredCandidate>();
@@ -82,7 +75,7 @@ export async function searchCandidates(options: SearchOptions): Promise<SearchRe
   };
   const baselineMetric = metricOf(baseline).metric;
   const int8 = options.requested === 'int8';
-  const quantizable = int8 ? calibrationTargets(reference) : [];
+  const quantizable = int8 ? staticQuantizationTargets(reference) : [];
   const calibration = await calibrateModel(reference, feeds(reference, options.calibration), { tensors: quantizable });
 
   let nextId = 0;
@@ -171,7 +164,7 @@ export async function searchCandidates(options: SearchOptions): Promise<SearchRe
         continue;
       }
       if (int8 && bestConfig) {
-        const data = await calibrateModel(pruned, feeds(pruned, options.calibration), { tensors: calibrationTargets(pruned) });
+        const data = await calibrateModel(pruned, feeds(pruned, options.calibration), { tensors: staticQuantizationTargets(pruned) });
         await add({ ...bestConfig, prune }, pruned, data);
       } else if (options.requested === 'fp16') {
         await add({ precision: 'fp16', prune }, pruned, undefined);

@@ -2,9 +2,10 @@
 // are, by ONNX semantics, defaults a caller may override, so every pass must treat them as
 // unknown values: BatchNormalization does not fold, Conv weights do not quantize. A compiled
 // bundle is fed only its real inputs, so compile makes them constants by dropping them from the
-// graph inputs. Does not mutate its input.
+// graph inputs. First step of CLEANUP_PIPELINE, so the graph it returns takes only its real
+// inputs. Does not mutate its input.
 import type { Model } from '../ir/types.js';
-import type { PassResult } from '../passes/pass.js';
+import type { PassResult } from './pass.js';
 
 export function initializerInputsToConstants(model: Model): PassResult {
   const initializers = new Set(model.graph.initializers.map((t) => t.name));

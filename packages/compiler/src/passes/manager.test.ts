@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { PassPipelineError } from '../errors.js';
 import { GraphBuilder } from '../ir/builder.js';
 import type { Model } from '../ir/types.js';
-import { CLEANUP_PIPELINE, PassPipelineError, runPipeline } from './manager.js';
+import { CLEANUP_PIPELINE, runPipeline } from './manager.js';
 import { assertCheckerPasses, assertSameOutputs, floatTensorOf, runModel, seededFloats } from './test-support.js';
 
 test('runs the cleanup pipeline (data) and records each pass', async () => {

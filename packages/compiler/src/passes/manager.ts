@@ -1,12 +1,13 @@
 // The pass manager: a pipeline is data (a list of { pass, options }) and one runner executes it.
 // Passes are looked up by name in a registry (or given as functions); when one fails, the error
 // names the failing pass and every pass already run, with the original error as `cause`.
-import { CompilerError } from '../errors.js';
+import { PassPipelineError, UnknownPassError } from '../errors.js';
 import type { Model } from '../ir/types.js';
 import { constantToInitializer } from './constant-to-initializer.js';
 import { convertToFp16 } from './convert-fp16.js';
 import { foldBatchNorm } from './fold-batch-norm.js';
 import { foldConstants } from './fold-constants.js';
+import { initializerInputsToConstants } from './initializer-inputs.js';
 import type { PassResult } from './pass.js';
 import { pruneChannels } from './prune-channels.js';
 import { pruneMagnitude } from './prune-magnitude.js';
@@ -40,27 +41,8 @@ export interface PipelineResult extends PassResult {
   steps: PipelineRecord[];
 }
 
-/** A pass in a pipeline threw; `completed` lists the passes that ran before it, in order. */
-export class PassPipelineError extends CompilerError {
-  readonly failedPass: string;
-  readonly completed: string[];
-  constructor(failedPass: string, completed: string[], cause: unknown) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
-    const done = completed.length > 0 ? completed.join(', ') : 'none';
-    super(`pass '${failedPass}' failed: ${reason} (passes already run: ${done})`, { cause });
-    this.failedPass = failedPass;
-    this.completed = completed;
-  }
-}
-
-/** An unknown pass name in a pipeline. */
-export class UnknownPassError extends CompilerError {
-  constructor(name: string, known: string[]) {
-    super(`unknown pass '${name}'; registered: ${known.join(', ')}`);
-  }
-}
-
 const registry = new Map<string, AnyPass>([
+  ['initializer-inputs-to-constants', initializerInputsToConstants],
   ['constant-to-initializer', constantToInitializer],
   ['remove-identity', removeIdentity],
   ['fold-constants', foldConstants as AnyPass],
@@ -84,8 +66,9 @@ export function registeredPasses(): string[] {
   return [...registry.keys()].sort();
 }
 
-/** The cleanup pipeline: constants become initializers, copies go, constants fold, BN folds, dead code goes. */
+/** The cleanup pipeline: initializers stop being graph inputs, constants become initializers, copies go, constants fold, BN folds, dead code goes. */
 export const CLEANUP_PIPELINE: readonly PipelineStep[] = [
+  { pass: 'initializer-inputs-to-constants' },
   { pass: 'topological-sort' },
   { pass: 'constant-to-initializer' },
   { pass: 'remove-identity' },

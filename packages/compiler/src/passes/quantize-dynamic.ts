@@ -14,7 +14,7 @@ import { createTensor } from '../ir/tensor.js';
 import type { Model, Node, Tensor } from '../ir/types.js';
 import { floatAttr, floatValues, intAttr, nameAllocator, takenNames } from './graph-rewrite.js';
 import type { PassResult } from './pass.js';
-import { QuantizationError } from './quantize-static.js';
+import { QuantizationError } from '../errors.js';
 
 export interface DynamicQuantizeOptions {
   weightType?: 'uint8' | 'int8';

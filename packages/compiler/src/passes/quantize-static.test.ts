@@ -36,7 +36,8 @@ const sample = (i: number): Float32Array => seededFloats(3 * 16 * 16, 100 + i, 2
 test('static QDQ quantization: fused activations, float ops reported, close to fp32, fused by onnxruntime', async () => {
   const model = smallNet();
   const targets = staticQuantizationTargets(model);
-  assert.ok(!targets.includes('conv1_output'), 'a fused Relu is calibrated at its output, not its input');
+  assert.ok(targets.includes('relu1_output'), 'a fused Relu is calibrated at its output');
+  assert.ok(targets.includes('conv1_output'), 'and at its input, which needs its own range once relu1 is excluded');
   const calibration = await calibrateModel(model, Array.from({ length: 16 }, (_, i) => ({ x: { data: sample(i), dims: [1, 3, 16, 16] } })), { tensors: targets });
   const feeds = { x: floatTensorOf(Float32Array.from({ length: 4 * 768 }, (_, i) => sample(50 + Math.floor(i / 768))[i % 768]), [4, 3, 16, 16]) };
   const expected = await runModel(model, feeds);
@@ -71,6 +72,17 @@ test('static QDQ quantization: fused activations, float ops reported, close to f
       rmSync(dir, { recursive: true, force: true });
     }
   }
+});
+
+test('targets calibrated without exclude serve quantization with any node excluded', async () => {
+  const model = smallNet();
+  const calibration = await calibrateModel(model, Array.from({ length: 4 }, (_, i) => ({ x: { data: sample(i), dims: [1, 3, 16, 16] } })), { tensors: staticQuantizationTargets(model) });
+  for (const node of ['conv1', 'relu1', 'dw', 'relu6', 'residual', 'pool', 'gap', 'flatten', 'fc']) {
+    const { report } = quantizeStatic(model, { calibration, exclude: [node] });
+    assert.ok(report.float.some((f) => f.node === node), node);
+  }
+  const { report } = quantizeStatic(model, { calibration, exclude: ['residual', 'pool'] });
+  assert.ok('pool_output' in report.tensors, 'read by gap, it needs its own range once pool is float');
 });
 
 test('unsupported ops raise a named error on request; missing calibration is a named error', async () => {

@@ -7,13 +7,12 @@
 // quantization clamps as the activation did). Ops outside the table stay float and are listed in
 // the report, or raise UnsupportedOpError with `onUnsupported: 'error'`. Main graph only; the
 // model is sorted first. Needs opset >= 13 (per-channel DequantizeLinear). Does not mutate its input.
-import { CompilerError, UnsupportedOpError } from '../errors.js';
+import { CalibrationError, QuantizationError, UnsupportedOpError } from '../errors.js';
 import { DataType } from '../ir/data-type.js';
 import { nodeLabel, opsetVersion } from '../ir/graph.js';
 import { createTensor } from '../ir/tensor.js';
 import type { Attribute, Model, Node, Tensor } from '../ir/types.js';
 import type { CalibrationData } from '../quantize/calibrate.js';
-import { CalibrationError } from '../quantize/calibrate.js';
 import type { RangeMethod } from '../quantize/histogram.js';
 import { ACTIVATION_FUSERS, quantHandlers } from '../quantize/op-table.js';
 import type { QuantPlan } from '../quantize/op-table.js';
@@ -78,9 +77,6 @@ export interface QuantizationReport {
 export interface StaticQuantizeResult extends PassResult {
   report: QuantizationReport;
 }
-
-/** The model cannot be quantized as asked (old opset, ...). */
-export class QuantizationError extends CompilerError {}
 
 interface Planning {
   model: Model;
@@ -184,10 +180,18 @@ function plan(input: Model, options: Omit<StaticQuantizeOptions, 'calibration'>)
   return { model, plans, fused, zeroFloor, sharedWith, qdq, float, constant };
 }
 
-/** Tensors calibration must observe for `quantizeStatic` with these options (pass as CalibrateOptions.tensors). */
+/**
+ * Tensors calibration must observe for `quantizeStatic` with these options, and with any larger
+ * `exclude` set (pass as CalibrateOptions.tensors): one calibration serves a search that keeps
+ * more and more layers float. Excluding a node only removes plans, but it can undo a fusion (the
+ * Relu's input then needs its own range) or a sharing (a Resize / MaxPool output read by a float
+ * or excluded op, or whose own node is excluded), so the list is planned without fusion and keeps
+ * the tensors that share their producer's parameters.
+ */
 export function staticQuantizationTargets(model: Model, options: Omit<StaticQuantizeOptions, 'calibration'> = {}): string[] {
-  const p = plan(model, options);
-  return [...p.qdq].filter((t) => !p.sharedWith.has(t));
+  const fused = plan(model, options);
+  const unfused = plan(model, { ...options, fuseActivations: false });
+  return [...new Set([...unfused.qdq, ...fused.qdq])];
 }
 
 export function quantizeStatic(input: Model, options: StaticQuantizeOptions): StaticQuantizeResult {

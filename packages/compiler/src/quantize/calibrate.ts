@@ -3,7 +3,7 @@
 // produces the per-input / per-output statistics a bundle manifest carries for drift detection.
 import * as ort from 'onnxruntime-node';
 import type { Calibration, TensorStats } from '@edgeloop/bundle';
-import { CompilerError } from '../errors.js';
+import { CalibrationError } from '../errors.js';
 import { DataType } from '../ir/data-type.js';
 import { encodeModel } from '../ir/serde.js';
 import type { Model, ValueInfo } from '../ir/types.js';
@@ -41,9 +41,6 @@ export interface CalibrationData {
   outputs: string[];
   channelSums: Map<string, ChannelSums>;
 }
-
-/** Calibration data missing what a consumer needs, or unusable samples. */
-export class CalibrationError extends CompilerError {}
 
 function isFloatInput(v: ValueInfo): boolean {
   return v.type?.kind === 'tensor' && v.type.elemType === DataType.FLOAT;

@@ -57,3 +57,18 @@ test('entropy keeps the full range of a ReLU6 output despite its spike of zeros'
   assert.equal(low, 0);
   assert.ok(high > 4, `entropy high ${high}`);
 });
+
+test('entropy chooses each side of an asymmetric distribution on its own', () => {
+  // Like a normalized MNIST input: most values at the background -0.424, strokes spread up to
+  // 2.821 with a spike of saturated pixels there.
+  const h = new ActivationHistogram(2048);
+  const data = new Float32Array(100_000);
+  for (let i = 0; i < data.length; i++) {
+    const r = i % 10;
+    data[i] = r < 8 ? -0.424 : r === 8 ? 2.821 : -0.424 + ((i * 7919) % 1000) / 1000 * 3.245;
+  }
+  h.add(data);
+  const [low, high] = h.quantizationRange({ method: 'entropy' });
+  assert.ok(Math.abs(low + 0.424) < 0.01, `entropy low ${low}`);
+  assert.ok(high > 2.7, `entropy high ${high}`);
+});

@@ -89,6 +89,16 @@ export class ActivationHistogram {
     return Math.sqrt(Math.max(0, this.sumSquares / this.count - m * m));
   }
 
+  /** Histogram of x >= 0 over [0, range] (bins / 2 bins; the bin holding 0 comes first). */
+  positiveCounts(): Float64Array {
+    return this.counts.slice(this.bins / 2);
+  }
+
+  /** Histogram of -x for x < 0 over [0, range] (bins / 2 bins, nearest to 0 first). */
+  negativeCounts(): Float64Array {
+    return this.counts.slice(0, this.bins / 2).reverse();
+  }
+
   /** Histogram of |x| over [0, range] (bins / 2 bins). */
   absoluteCounts(): Float64Array {
     const half = this.bins / 2;
@@ -115,9 +125,19 @@ export class ActivationHistogram {
   quantizationRange(options: RangeOptions): [number, number] {
     if (this.count === 0) return [0, 0];
     if (options.method === 'minmax') return [this.min, this.max];
-    const threshold = options.method === 'percentile'
-      ? percentileThreshold(this.absoluteCounts(), this.binWidth, options.percentile ?? 99.99)
-      : entropyThreshold(this.absoluteCounts(), this.binWidth, options.quantizedBins ?? 128);
+    if (options.method === 'entropy') {
+      // Each side gets its own KL search. One search over |x| lets the denser side pick the
+      // threshold for both: an image input normalized to [-0.42, 2.82] has most pixels at -0.42
+      // (background), so that spike won the search and clipped every stroke to 0.42. The
+      // activations here are uint8 with a zero point (or int8 QDQ), which represent any
+      // [low, high] containing 0, so nothing is gained by forcing low = -high; clipping a side
+      // is worth it only when that side's own tail is rare.
+      const levels = options.quantizedBins ?? 128;
+      const low = this.min < 0 ? entropyThreshold(this.negativeCounts(), this.binWidth, levels) : 0;
+      const high = this.max > 0 ? entropyThreshold(this.positiveCounts(), this.binWidth, levels) : 0;
+      return [Math.max(this.min, -low), Math.min(this.max, high)];
+    }
+    const threshold = percentileThreshold(this.absoluteCounts(), this.binWidth, options.percentile ?? 99.99);
     return [Math.max(this.min, -threshold), Math.min(this.max, threshold)];
   }
 }

@@ -8,7 +8,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { Preprocessing } from '@edgeloop/bundle';
 import type { CalibrationFeed } from './calibrate.js';
-import { CalibrationError } from './calibrate.js';
+import { CalibrationError } from '../errors.js';
 
 const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.bmp', '.tif', '.tiff', '.gif', '.avif']);
 

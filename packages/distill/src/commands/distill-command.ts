@@ -15,7 +15,7 @@ import type { OpenTeacherOptions } from '../teachers/open.js';
 import type { Teacher, TeacherSample } from '../teachers/teacher.js';
 import { train } from '../trainer.js';
 import { openDataSource } from './data-source.js';
-import { argmaxRows, datasetHash, finishFit, fitBatch, inputShapeOf, loadSplits, optimizerSpec, scoreHeldOut, studentPreprocessing } from './fit.js';
+import { argmaxRows, checkpointOptions, datasetHash, finishFit, fitBatch, inputShapeOf, loadSplits, optimizerSpec, scoreHeldOut, studentPreprocessing } from './fit.js';
 import type { FitOptions, FitResult } from './fit.js';
 import { resolveStudent } from './student.js';
 
@@ -126,6 +126,7 @@ export async function distillCommand(options: DistillCommandOptions): Promise<Di
       seed: options.seed ?? 1,
       threads: options.threads,
       augment: options.augment,
+      checkpoint: checkpointOptions(options, { command: 'distill', student: studentSpec, teacher: teacher.id, dataset: hash, classNames }),
       reporter,
       signal: options.signal,
       metadata: {

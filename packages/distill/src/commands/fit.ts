@@ -1,8 +1,11 @@
 // What `train` (labels) and `distill` (teacher) share: resolving preprocessing and classes,
 // loading store splits, training, saving, and scoring the held-out split.
 import { createHash } from 'node:crypto';
-import { concreteShape, modelIo, readEdgeloopMetadata, resolvePreprocessing, saveModel } from '@edgeloop/compiler';
+import { readdir, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { concreteShape, encodeModel, modelIo, readEdgeloopMetadata, resolvePreprocessing } from '@edgeloop/compiler';
 import type { Model } from '@edgeloop/compiler';
+import { writeFileAtomic } from '@edgeloop/bundle';
 import type { Preprocessing } from '@edgeloop/bundle';
 import type { AugmentSpec } from '../augment.js';
 import type { Dataset } from '../dataset.js';
@@ -14,7 +17,7 @@ import type { DatasetStore } from '../store/dataset-store.js';
 import { loadStoreDataset, sampleShapeOf } from '../store/load.js';
 import type { LoadedStoreData } from '../store/load.js';
 import type { Split } from '../store/records.js';
-import type { TrainResult } from '../trainer.js';
+import type { TrainOptions, TrainResult } from '../trainer.js';
 
 export interface FitOptions {
   /** A dataset store, or a folder of images (class sub-folders, or flat for distillation). */
@@ -34,6 +37,14 @@ export interface FitOptions {
   /** Splits trained on (default ['train']); 'val' validates, 'test' scores the result. */
   trainSplits?: Split[];
   augment?: AugmentSpec;
+  /**
+   * Checkpoint file: written every `checkpointEvery` epochs (default 1); when it exists at the start
+   * and was written by the same configuration the run resumes from it (another configuration is
+   * refused). Removed once the model is written, unless `keepCheckpoint`.
+   */
+  checkpoint?: string;
+  checkpointEvery?: number;
+  keepCheckpoint?: boolean;
   reporter?: ProgressReporter | 'console' | 'silent';
   signal?: AbortSignal;
 }
@@ -61,6 +72,10 @@ export interface FitResult {
   seconds: number;
   /** Corrupt images skipped when --data was a plain folder. */
   corrupt: number;
+  /** Epochs already done in the checkpoint this run resumed from. */
+  resumedFromEpoch?: number;
+  /** The checkpoint file and whether it is still there (kept with `keepCheckpoint`). */
+  checkpoint?: { path: string; kept: boolean };
 }
 
 export const DEFAULT_PREPROCESSING: Omit<Preprocessing, 'width' | 'height'> = {
@@ -166,7 +181,15 @@ export async function finishFit(
   options: FitOptions,
   context: { student: string; classNames: string[]; preprocessing: Preprocessing; splits: LoadedSplits; test?: HeldOutScore; corrupt: number; datasetHash: string },
 ): Promise<FitResult> {
-  await saveModel(result.model, options.output);
+  // Atomic (temp file, rename): a kill leaves the previous model or the new one, and the
+  // checkpoint is removed only once the new one is in place.
+  await writeFileAtomic(options.output, encodeModel(result.model));
+  let checkpoint: FitResult['checkpoint'];
+  if (options.checkpoint) {
+    const kept = options.keepCheckpoint === true;
+    if (!kept) await removeCheckpoint(options.checkpoint);
+    checkpoint = { path: options.checkpoint, kept };
+  }
   const count = (d?: { dataset: Dataset }): number => d?.dataset.count ?? 0;
   return {
     output: options.output,
@@ -181,5 +204,23 @@ export async function finishFit(
     samplesPerSecond: result.samplesPerSecond,
     seconds: result.history.reduce((s, h) => s + h.seconds, 0),
     corrupt: context.corrupt,
+    ...(result.resumedFromEpoch !== undefined ? { resumedFromEpoch: result.resumedFromEpoch } : {}),
+    ...(checkpoint ? { checkpoint } : {}),
   };
+}
+
+/** The trainer's checkpoint options for a command run (undefined without `checkpoint`). */
+export function checkpointOptions(options: FitOptions, config: Record<string, unknown>): TrainOptions['checkpoint'] {
+  if (!options.checkpoint) return undefined;
+  const every = options.checkpointEvery ?? 1;
+  if (!(every >= 1) || !Number.isInteger(every)) throw new TrainingConfigError(`checkpoint every ${every} epochs: must be a positive integer`);
+  return { path: options.checkpoint, everyEpochs: every, config };
+}
+
+/** Deletes a finished run's checkpoint and any temp file a killed write left beside it. */
+async function removeCheckpoint(path: string): Promise<void> {
+  await rm(path, { force: true });
+  const prefix = `.${basename(path)}.tmp-`;
+  const names = await readdir(dirname(path)).catch(() => [] as string[]);
+  await Promise.all(names.filter((n) => n.startsWith(prefix)).map((n) => rm(join(dirname(path), n), { force: true })));
 }

@@ -2,7 +2,7 @@
 import { train } from '../trainer.js';
 import { TrainingConfigError } from '../errors.js';
 import { openDataSource } from './data-source.js';
-import { datasetHash, finishFit, fitBatch, inputShapeOf, loadSplits, optimizerSpec, scoreHeldOut, studentPreprocessing } from './fit.js';
+import { checkpointOptions, datasetHash, finishFit, fitBatch, inputShapeOf, loadSplits, optimizerSpec, scoreHeldOut, studentPreprocessing } from './fit.js';
 import type { FitOptions, FitResult } from './fit.js';
 import { resolveStudent } from './student.js';
 
@@ -33,6 +33,7 @@ export async function trainCommand(options: TrainCommandOptions): Promise<FitRes
       seed: options.seed ?? 1,
       threads: options.threads,
       augment: options.augment,
+      checkpoint: checkpointOptions(options, { command: 'train', arch: options.arch, dataset: hash, classNames }),
       reporter: options.reporter ?? 'console',
       signal: options.signal,
       metadata: { preprocessing, labels: classNames, task: 'classification', extra: { 'edgeloop.dataset': hash } },

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { DatasetStoreError } from '../errors.js';
-import { writeFileAtomic } from '../fs-atomic.js';
+import { writeFileAtomic } from '@edgeloop/bundle';
 import { checkImage, isImageName, mapLimit, walkFiles } from './images.js';
 import { appendIndex, readIndex, rewriteIndex } from './index-file.js';
 import type { FieldProvenance, Provenance, SampleRecord, Split, SplitRatios } from './records.js';

@@ -4,7 +4,7 @@
 // mid-append) is dropped on read; a bad line anywhere else is an error, never skipped.
 import { open, readFile } from 'node:fs/promises';
 import { DatasetStoreError } from '../errors.js';
-import { writeFileAtomic } from '../fs-atomic.js';
+import { writeFileAtomic } from '@edgeloop/bundle';
 import type { SampleRecord } from './records.js';
 
 export interface IndexContents {

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../fs-atomic.js';
+import { writeFileAtomic } from '@edgeloop/bundle';
 import type { TeacherSample } from './teacher.js';
 
 export interface CachedOutput {

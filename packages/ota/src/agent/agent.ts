@@ -9,7 +9,7 @@ import type { TrustStore } from '@edgeloop/bundle';
 import { SampleSpool } from '@edgeloop/runtime';
 import type { SampleInput } from '@edgeloop/runtime';
 
-import { backoffDelay } from '../backoff.js';
+import { backoffDelay } from '@edgeloop/runtime';
 import { isOtaError, reasonOf } from '../errors.js';
 import { DropCounter, DesiredStateSchema, decodeJson, encodeJson } from '../schemas.js';
 import type { DesiredState, DeviceStatus, InstallEvent, InstallPhase, Phase, ReportedState, SampleAck, SampleHeader, SlotName, Telemetry } from '../schemas.js';

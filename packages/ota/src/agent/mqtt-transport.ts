@@ -4,7 +4,7 @@ import mqtt from 'mqtt';
 import type { IClientOptions, MqttClient } from 'mqtt';
 
 import { BrokerError } from '../errors.js';
-import { backoffDelay } from '../backoff.js';
+import { backoffDelay } from '@edgeloop/runtime';
 import { encodeJson } from '../schemas.js';
 import type { ChunkRequest } from '../schemas.js';
 import { chunkTopic, deviceTopic } from '../topics.js';

@@ -6,7 +6,7 @@ import { mkdir, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { StateCorruptError } from '../errors.js';
-import { fsyncDirectory, writeJsonAtomic, writeFileAtomic } from '../fs-atomic.js';
+import { fsyncDirectory, writeJsonAtomic, writeFileAtomic } from '@edgeloop/bundle';
 import { isValidMessage } from '../schemas.js';
 import type { SlotName } from '../schemas.js';
 import { Type } from '@sinclair/typebox';

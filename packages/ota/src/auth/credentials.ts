@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 import { CredentialsError, StateCorruptError } from '../errors.js';
-import { writeJsonAtomic } from '../fs-atomic.js';
+import { writeJsonAtomic } from '@edgeloop/bundle';
 import { assertDeviceId } from '../topics.js';
 
 const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number, options: { N: number; r: number; p: number; maxmem: number }) => Promise<Buffer>;
@@ -71,7 +71,7 @@ async function issue(dataDir: string, username: string, role: Role): Promise<Iss
     const stored = await hashSecret(password, role);
     const file = await loadCredentials(dataDir);
     file.users[username] = stored;
-    await writeJsonAtomic(credentialsPath(dataDir), file, 0o600);
+    await writeJsonAtomic(credentialsPath(dataDir), file, { mode: 0o600 });
     return { username, password, role };
   };
   const next = provisionQueue.then(run, run);

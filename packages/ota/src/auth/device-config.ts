@@ -4,10 +4,9 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { TrustStore } from '@edgeloop/bundle';
+import { TrustStore, writeJsonAtomic } from '@edgeloop/bundle';
 
 import { CredentialsError } from '../errors.js';
-import { writeJsonAtomic } from '../fs-atomic.js';
 import { registerDevice } from '../server/registry.js';
 import type { DeviceRecord } from '../server/registry.js';
 import { assertDeviceId } from '../topics.js';
@@ -72,7 +71,7 @@ export async function provisionDeviceConfig(dataDir: string, deviceId: string, o
 
 export async function writeDeviceConfig(path: string, config: DeviceConfig): Promise<void> {
   // It holds a secret: owner-only.
-  await writeJsonAtomic(path, config, 0o600);
+  await writeJsonAtomic(path, config, { mode: 0o600 });
 }
 
 export async function readDeviceConfig(path: string): Promise<DeviceConfig> {

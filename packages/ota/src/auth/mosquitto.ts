@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 
 import { DEVICE_PUBLISHED, DEVICE_SUBSCRIBED, TOPIC_PREFIX, chunkTopic } from '../topics.js';
-import { writeFileAtomic } from '../fs-atomic.js';
+import { writeFileAtomic } from '@edgeloop/bundle';
 import type { CredentialFile } from './credentials.js';
 
 export function mosquittoPasswordFile(credentials: CredentialFile): string {
@@ -51,8 +51,8 @@ export async function writeMosquittoFiles(
   const passwordFile = join(dir, 'password_file');
   const aclFile = join(dir, 'acl_file');
   const configFile = join(dir, 'mosquitto.conf');
-  await writeFileAtomic(passwordFile, mosquittoPasswordFile(credentials), 0o600);
-  await writeFileAtomic(aclFile, mosquittoAclFile(credentials, assigned), 0o600);
+  await writeFileAtomic(passwordFile, mosquittoPasswordFile(credentials), { mode: 0o600 });
+  await writeFileAtomic(aclFile, mosquittoAclFile(credentials, assigned), { mode: 0o600 });
   const config = [
     ...(listener.user === undefined ? [] : [`user ${listener.user}`]),
     'per_listener_settings false',
@@ -69,6 +69,6 @@ export async function writeMosquittoFiles(
     'log_type warning',
     '',
   ].join('\n');
-  await writeFileAtomic(configFile, config, 0o600);
+  await writeFileAtomic(configFile, config, { mode: 0o600 });
   return { passwordFile, aclFile, configFile };
 }

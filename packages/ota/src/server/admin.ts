@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 
 import { serveInfoPath } from '../auth/device-config.js';
 import { RolloutError, reasonOf } from '../errors.js';
-import { writeJsonAtomic } from '../fs-atomic.js';
+import { writeJsonAtomic } from '@edgeloop/bundle';
 import type { DeviceSelector } from './registry.js';
 import type { DeployOptions, RollbackResult, RolloutManager, RolloutRecord } from './rollout.js';
 
@@ -102,7 +102,7 @@ async function submit(dataDir: string, request: AdminRequest, options: AdminClie
   if (!(await stat(serveInfoPath(dataDir)).then(() => true, () => false))) {
     throw new RolloutError(`${dataDir} is not a fleet server data directory (no serve.json; start \`edgeloop serve --data-dir ${dataDir}\`)`);
   }
-  await writeJsonAtomic(join(d.requests, `${request.id}.json`), request, 0o600);
+  await writeJsonAtomic(join(d.requests, `${request.id}.json`), request, { mode: 0o600 });
   const deadline = Date.now() + (options.acceptTimeoutMs ?? 10_000);
   for (;;) {
     const text = await readFile(join(d.responses, `${request.id}.json`), 'utf8').catch(() => undefined);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import type { MqttClient } from 'mqtt';
 
-import { backoffDelay } from '../backoff.js';
+import { backoffDelay } from '@edgeloop/runtime';
 import { DEFAULT_MAX_PACKET_BYTES } from '../broker.js';
 import { chunkBytesFor } from '../transfer/descriptor.js';
 import { BrokerError } from '../errors.js';

@@ -5,7 +5,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { RolloutError } from '../errors.js';
-import { writeJsonAtomic } from '../fs-atomic.js';
+import { writeJsonAtomic } from '@edgeloop/bundle';
 import { assertDeviceId, isValidDeviceId } from '../topics.js';
 
 export const DEFAULT_FLEET = 'default';

@@ -8,7 +8,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { RolloutError } from '../errors.js';
-import { writeJsonAtomic } from '../fs-atomic.js';
+import { writeJsonAtomic } from '@edgeloop/bundle';
 import type { ServerEvent } from '../handlers/index.js';
 import type { FleetServer } from './fleet-server.js';
 import { listDevices, selectDevices } from './registry.js';

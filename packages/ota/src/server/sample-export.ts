@@ -3,7 +3,7 @@
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { writeFileAtomic } from '../fs-atomic.js';
+import { writeFileAtomic } from '@edgeloop/bundle';
 import type { SampleIndexEntry } from './sample-store.js';
 
 /** The sidecar of an exported sample (§sample-export). */

@@ -3,7 +3,7 @@
 import { mkdir, open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { writeFileAtomic } from '../fs-atomic.js';
+import { writeFileAtomic } from '@edgeloop/bundle';
 import type { SampleHeader } from '../schemas.js';
 
 export interface SampleIndexEntry extends SampleHeader {

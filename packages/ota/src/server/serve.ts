@@ -8,7 +8,7 @@ import { serveInfoPath } from '../auth/device-config.js';
 import type { ServeInfo } from '../auth/device-config.js';
 import { startBroker } from '../broker.js';
 import type { RunningBroker } from '../broker.js';
-import { writeJsonAtomic } from '../fs-atomic.js';
+import { writeJsonAtomic } from '@edgeloop/bundle';
 import { AdminInbox } from './admin.js';
 import { FleetServer } from './fleet-server.js';
 import { RolloutManager } from './rollout.js';

@@ -6,12 +6,11 @@
 import { copyFile, mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { openBundle } from '@edgeloop/bundle';
+import { fsyncDirectory, openBundle, writeJsonAtomic } from '@edgeloop/bundle';
 import type { Trust } from '@edgeloop/bundle';
 
 import type { BundleAssignments } from '../auth/acl.js';
 import { BundleUnknownError } from '../errors.js';
-import { fsyncDirectory, writeJsonAtomic } from '../fs-atomic.js';
 import type { DesiredState, DeviceStatus, InstallEvent, ReportedState, TransferDescriptor } from '../schemas.js';
 import { assertDeviceId, isSha256Hex } from '../topics.js';
 import { DEFAULT_CHUNK_BYTES, describeFile } from '../transfer/descriptor.js';

@@ -4,7 +4,7 @@
 // data (power loss) costs a re-fetch, never a wrong byte.
 import { readFile } from 'node:fs/promises';
 
-import { writeFileAtomic } from '../fs-atomic.js';
+import { writeFileAtomic } from '@edgeloop/bundle';
 
 const MAGIC = 'ELBM';
 export const BITMAP_HEADER_BYTES = 4 + 4 + 32;

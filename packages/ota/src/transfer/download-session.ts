@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { writeSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 
-import { backoffDelay } from '../backoff.js';
+import { backoffDelay } from '@edgeloop/runtime';
 import { decodeChunkFrame } from '../chunk-frame.js';
 import { ChunkCorruptError, DiskFullError, DownloadAbortedError, FileHashMismatchError, IoError, isOtaError } from '../errors.js';
 import { MAX_CHUNKS_PER_REQUEST } from '../schemas.js';
