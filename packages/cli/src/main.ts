@@ -19,6 +19,7 @@ import { labelCommandModule } from './commands/label.js';
 import { distillCommandModule } from './commands/distill.js';
 import { compileCommand } from './commands/compile.js';
 import { benchCommand } from './commands/bench.js';
+import { demoCommand } from './commands/demo.js';
 
 export async function main(argv: string[]): Promise<number> {
   const wantsJson = argv.includes('--json');
@@ -42,6 +43,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(distillCommandModule)
     .command(compileCommand)
     .command(benchCommand)
+    .command(demoCommand)
     .demandCommand(1, 'Name a command; see edgeloop --help')
     .strict()
     .recommendCommands()
