@@ -6,23 +6,16 @@
 // top-1, points dropped (target <= 0.5) and top-1 agreement; then batch-1 latency fp32 vs int8 on
 // onnxruntime-node, interleaved in the same process (fp32 is the baseline of the ratio).
 // Run: node bench/dist/digits-int8.js   (env: EPOCHS=3, CALIB=256, THREADS=1, ITERATIONS=300)
-import * as ort from 'onnxruntime-node';
 import { CLEANUP_PIPELINE, encodeModel, quantizeStaticCalibrated, runPipeline } from '@edgeloop/compiler';
-import type { CalibrationFeed, Model } from '@edgeloop/compiler';
-import { convStudent, evaluate, loadDigits, splitDataset, train } from '@edgeloop/distill';
+import type { CalibrationFeed } from '@edgeloop/compiler';
+import { evaluate } from '@edgeloop/distill';
 import type { Dataset } from '@edgeloop/distill';
+import { SIDE, digitSplits, interleavedLatency, session, trainDigitsModel } from './digits-support.js';
 
 const EPOCHS = Number(process.env.EPOCHS ?? 3);
 const CALIB = Number(process.env.CALIB ?? 256);
 const THREADS = Number(process.env.THREADS ?? 1);
 const ITERATIONS = Number(process.env.ITERATIONS ?? 300);
-const SIDE = 28;
-
-async function session(model: Model): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(encodeModel(model), {
-    graphOptimizationLevel: 'all', intraOpNumThreads: THREADS, interOpNumThreads: 1, executionMode: 'sequential',
-  });
-}
 
 function argmaxRows(logits: Float32Array, classes: number): Int32Array {
   const out = new Int32Array(logits.length / classes);
@@ -39,16 +32,11 @@ function* calibrationFeeds(data: Dataset, count: number): Generator<CalibrationF
   for (let i = 0; i < count; i++) yield { input: { data: data.inputs.slice(i * size, (i + 1) * size), dims: [1, 1, SIDE, SIDE] } };
 }
 
-const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
-
 async function main(): Promise<void> {
-  const [trainSet, testSet] = splitDataset(loadDigits(), 8000, 1);
+  const [trainSet, testSet] = digitSplits();
   console.log(`digits-int8: command: node bench/dist/digits-int8.js (EPOCHS=${EPOCHS} CALIB=${CALIB} THREADS=${THREADS} ITERATIONS=${ITERATIONS}); machine is shared (2 cores, other jobs running)`);
   let t = performance.now();
-  const trained = await train(convStudent({ inputShape: [1, SIDE, SIDE], classes: 10, channels: [16, 32], hidden: 64, seed: 1 }), {
-    train: trainSet, epochs: EPOCHS, batchSize: 64, learningRate: 0.05, seed: 1, reporter: 'silent',
-    optimizer: { kind: 'sgd', momentum: 0.9, nesterov: true, weightDecay: 5e-4 }, schedule: { kind: 'cosine', warmupEpochs: 0.5 },
-  });
+  const trained = await trainDigitsModel(trainSet, EPOCHS);
   const trainS = (performance.now() - t) / 1000;
   const fp32 = (await runPipeline(trained.model, CLEANUP_PIPELINE)).model;
   console.log(`digits-int8: trained convStudent [16, 32] + 64 hidden, ${EPOCHS} epochs on ${trainSet.count} digits in ${trainS.toFixed(1)} s (${trained.samplesPerSecond.toFixed(0)} samples/s); BN folded`);
@@ -57,8 +45,8 @@ async function main(): Promise<void> {
   const { model: int8, report } = await quantizeStaticCalibrated(fp32, { samples: calibrationFeeds(trainSet, CALIB), method: 'minmax', activationType: 'uint8' });
   console.log(`digits-int8: static QDQ (minmax, uint8 activations) calibrated on ${CALIB} training digits in ${((performance.now() - t) / 1000).toFixed(2)} s: ${report.quantized.length} nodes quantized, ${report.float.length} float${report.float.length ? ` (${report.float.map((f) => `${f.node}: ${f.reason}`).join(', ')})` : ''}; size ${encodeModel(fp32).length} -> ${encodeModel(int8).length} bytes`);
 
-  const sFp32 = await session(fp32);
-  const sInt8 = await session(int8);
+  const sFp32 = await session(fp32, THREADS);
+  const sInt8 = await session(int8, THREADS);
   const eFp32 = await evaluate(fp32, testSet, { session: sFp32 });
   const eInt8 = await evaluate(int8, testSet, { session: sInt8 });
   const pFp32 = argmaxRows(eFp32.logits, eFp32.classes);
@@ -69,25 +57,7 @@ async function main(): Promise<void> {
   console.log(`digits-int8: top-1 on ${testSet.count} held-out test digits: fp32 ${(100 * eFp32.accuracy).toFixed(2)}%, int8 ${(100 * eInt8.accuracy).toFixed(2)}%; dropped ${drop.toFixed(2)} points (target <= 0.5); top-1 agreement int8 vs fp32 ${agree}/${testSet.count} = ${((100 * agree) / testSet.count).toFixed(2)}%`);
 
   // Batch-1 latency, interleaved: fp32 then int8 on the same digit, alternating.
-  const size = SIDE * SIDE;
-  const inputs = Array.from({ length: 16 }, (_, i) => new ort.Tensor('float32', testSet.inputs.slice(i * size, (i + 1) * size), [1, 1, SIDE, SIDE]));
-  for (let i = 0; i < 20; i++) {
-    await sFp32.run({ input: inputs[i % 16] });
-    await sInt8.run({ input: inputs[i % 16] });
-  }
-  const tf: number[] = [];
-  const tq: number[] = [];
-  for (let i = 0; i < ITERATIONS; i++) {
-    const x = inputs[i % 16];
-    let s = performance.now();
-    await sFp32.run({ input: x });
-    tf.push(performance.now() - s);
-    s = performance.now();
-    await sInt8.run({ input: x });
-    tq.push(performance.now() - s);
-  }
-  const mf = median(tf);
-  const mq = median(tq);
+  const { a: mf, b: mq } = await interleavedLatency(sFp32, sInt8, testSet, ITERATIONS);
   console.log(`digits-int8: batch-1 latency (median of ${ITERATIONS} interleaved runs, ${THREADS} thread(s)): fp32 ${(mf * 1000).toFixed(0)} us, int8 ${(mq * 1000).toFixed(0)} us; speed ratio fp32/int8 = ${(mf / mq).toFixed(2)}x`);
   await sFp32.release();
   await sInt8.release();

@@ -6,42 +6,29 @@
 // then batch-1 latency of the pruned vs the unpruned model (both BN-folded), interleaved in the
 // same process (unpruned is the baseline of the ratio).
 // Run: node bench/dist/prune-recovery.js   (env: EPOCHS=3, RECOVERY=2, RATIO=0.5, THREADS=1, ITERATIONS=300)
-import * as ort from 'onnxruntime-node';
-import { CLEANUP_PIPELINE, encodeModel, pruneChannels, runPipeline } from '@edgeloop/compiler';
+import { CLEANUP_PIPELINE, pruneChannels, runPipeline } from '@edgeloop/compiler';
 import type { Model } from '@edgeloop/compiler';
-import { convStudent, evaluate, loadDigits, splitDataset, train } from '@edgeloop/distill';
+import { evaluate, train } from '@edgeloop/distill';
+import { digitSplits, interleavedLatency, recipe, session, trainDigitsModel } from './digits-support.js';
 
 const EPOCHS = Number(process.env.EPOCHS ?? 3);
 const RECOVERY = Number(process.env.RECOVERY ?? 2);
 const RATIO = Number(process.env.RATIO ?? 0.5);
 const THREADS = Number(process.env.THREADS ?? 1);
 const ITERATIONS = Number(process.env.ITERATIONS ?? 300);
-const SIDE = 28;
-
-async function session(model: Model): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(encodeModel(model), {
-    graphOptimizationLevel: 'all', intraOpNumThreads: THREADS, interOpNumThreads: 1, executionMode: 'sequential',
-  });
-}
 
 function parameters(m: Model): number {
   return m.graph.initializers.filter((t) => t.dataType === 1 && !/running_(mean|var)$/.test(t.name) && t.dims.length > 0).reduce((n, t) => n + t.dims.reduce((a, b) => a * b, 1), 0);
 }
 
-const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 const pct = (a: number): string => `${(100 * a).toFixed(2)}%`;
 
 async function main(): Promise<void> {
-  const [trainSet, testSet] = splitDataset(loadDigits(), 8000, 1);
+  const [trainSet, testSet] = digitSplits();
   console.log(`prune-recovery: command: node bench/dist/prune-recovery.js (EPOCHS=${EPOCHS} RECOVERY=${RECOVERY} RATIO=${RATIO} THREADS=${THREADS} ITERATIONS=${ITERATIONS}); machine is shared (2 cores, other jobs running)`);
-  const common = {
-    train: trainSet, batchSize: 64, seed: 1, reporter: 'silent' as const,
-    optimizer: { kind: 'sgd' as const, momentum: 0.9, nesterov: true, weightDecay: 5e-4 },
-  };
+  const common = recipe(trainSet);
   let t = performance.now();
-  const trained = (await train(convStudent({ inputShape: [1, SIDE, SIDE], classes: 10, channels: [16, 32], hidden: 64, seed: 1 }), {
-    ...common, epochs: EPOCHS, learningRate: 0.05, schedule: { kind: 'cosine', warmupEpochs: 0.5 },
-  })).model;
+  const trained = (await trainDigitsModel(trainSet, EPOCHS)).model;
   console.log(`prune-recovery: trained convStudent [16, 32] + 64 hidden, ${EPOCHS} epochs on ${trainSet.count} digits in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
   const pruned = pruneChannels(trained, { ratio: RATIO });
@@ -59,27 +46,9 @@ async function main(): Promise<void> {
   console.log(`prune-recovery: top-1 on ${testSet.count} held-out test digits: unpruned ${pct(before.accuracy)}; pruned ${pct(after.accuracy)} (${(100 * (after.accuracy - before.accuracy)).toFixed(2)} points); after ${RECOVERY} recovery epoch(s) (lr 0.01 cosine, ${recoveryS.toFixed(1)} s) ${pct(rec.accuracy)} (${(100 * (rec.accuracy - before.accuracy)).toFixed(2)} points vs unpruned)`);
 
   // Batch-1 latency, both BN-folded, interleaved on the same digits.
-  const base = await session((await runPipeline(trained, CLEANUP_PIPELINE)).model);
-  const small = await session((await runPipeline(recovered, CLEANUP_PIPELINE)).model);
-  const size = SIDE * SIDE;
-  const inputs = Array.from({ length: 16 }, (_, i) => new ort.Tensor('float32', testSet.inputs.slice(i * size, (i + 1) * size), [1, 1, SIDE, SIDE]));
-  for (let i = 0; i < 20; i++) {
-    await base.run({ input: inputs[i % 16] });
-    await small.run({ input: inputs[i % 16] });
-  }
-  const tb: number[] = [];
-  const ts: number[] = [];
-  for (let i = 0; i < ITERATIONS; i++) {
-    const x = inputs[i % 16];
-    let s = performance.now();
-    await base.run({ input: x });
-    tb.push(performance.now() - s);
-    s = performance.now();
-    await small.run({ input: x });
-    ts.push(performance.now() - s);
-  }
-  const mb = median(tb);
-  const ms = median(ts);
+  const base = await session((await runPipeline(trained, CLEANUP_PIPELINE)).model, THREADS);
+  const small = await session((await runPipeline(recovered, CLEANUP_PIPELINE)).model, THREADS);
+  const { a: mb, b: ms } = await interleavedLatency(base, small, testSet, ITERATIONS);
   console.log(`prune-recovery: batch-1 latency (median of ${ITERATIONS} interleaved runs, ${THREADS} thread(s)): unpruned ${(mb * 1000).toFixed(0)} us, pruned ${(ms * 1000).toFixed(0)} us; latency ratio pruned/unpruned = ${(ms / mb).toFixed(2)} (speedup ${(mb / ms).toFixed(2)}x)`);
   await base.release();
   await small.release();
