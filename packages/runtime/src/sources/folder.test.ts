@@ -45,7 +45,7 @@ void describe('FolderSource', () => {
       const elapsed = performance.now() - start;
       // 10 frames at 50 fps: the 10th is due at 180 ms.
       assert.ok(elapsed >= 175, `took ${elapsed} ms`);
-      assert.ok(elapsed < 1500, `took ${elapsed} ms`);
+      assert.ok(elapsed < 3000, `took ${elapsed} ms`);
       assert.equal(frames[4].origin, frames[0].origin, 'looped');
     });
   });
@@ -73,7 +73,7 @@ void describe('FolderSource', () => {
       const start = performance.now();
       await source.close();
       assert.equal((await pending).done, true);
-      assert.ok(performance.now() - start < 1000, 'not the 5 s until the next frame');
+      assert.ok(performance.now() - start < 3000, 'not the 5 s until the next frame');
     });
   });
 });
