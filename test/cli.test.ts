@@ -111,6 +111,9 @@ describe('edgeloop keys and bundle', () => {
     assert.match(readFileSync(join(dir, 'release.pub'), 'utf8'), /BEGIN PUBLIC KEY/);
     assertOneLineError(edgeloop(['keys', 'generate', '-o', 'release'], dir), /already exists/);
     assert.equal(edgeloop(['keys', 'generate', '-o', 'stranger'], dir).status, 0);
+    // Output folders that do not exist yet are created (as the README's examples rely on).
+    assert.equal(edgeloop(['keys', 'generate', '-o', join('new-folder', 'nested', 'k')], dir).status, 0);
+    assert.equal(statSync(join(dir, 'new-folder', 'nested', 'k.key')).mode & 0o777, 0o600);
   });
 
   it('creates, inspects and verifies a bundle', async () => {
@@ -130,6 +133,10 @@ describe('edgeloop keys and bundle', () => {
     const inspect = edgeloop(['bundle', 'inspect', 'digits.bundle'], dir);
     assert.equal(inspect.status, 0, inspect.stderr);
     assert.match(inspect.stdout, /name digits-cnn\s+version 3/);
+
+    const nested = edgeloop(['bundle', 'create', EXAMPLE, '-o', join('out', 'nested', 'd.bundle'), '-k', 'release.key'], dir);
+    assert.equal(nested.status, 0, nested.stderr);
+    assert.ok(statSync(join(dir, 'out', 'nested', 'd.bundle')).size > 0);
 
     const verify = edgeloop(['bundle', 'verify', 'digits.bundle', '--trust', 'release.pub'], dir);
     assert.equal(verify.status, 0, verify.stderr);

@@ -2,10 +2,11 @@
 // checks bundle signatures against.
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { chmod, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { KeyFormatError } from './errors.js';
+import { writeFileAtomic } from './fs-atomic.js';
 
 export interface KeyPair {
   privateKeyPem: string;
@@ -70,13 +71,13 @@ export function publicKeyPemFromPrivate(privateKeyPem: string): string {
 /** Writes a private key PEM readable by the owner only (0600, also when the file already existed). */
 export async function savePrivateKey(path: string, privateKeyPem: string): Promise<void> {
   parsePrivateKey(privateKeyPem);
-  await writeFile(path, privateKeyPem, { mode: 0o600 });
-  await chmod(path, 0o600);
+  await writeFileAtomic(path, privateKeyPem, { mode: 0o600 });
+  await chmod(path, 0o600); // exactly 0600 whatever the umask
 }
 
 export async function savePublicKey(path: string, publicKeyPem: string): Promise<void> {
   parsePublicKey(publicKeyPem);
-  await writeFile(path, publicKeyPem, { mode: 0o644 });
+  await writeFileAtomic(path, publicKeyPem, { mode: 0o644 });
 }
 
 /** Writes `<basePath>.key` (0600) and `<basePath>.pub`; returns both paths. */

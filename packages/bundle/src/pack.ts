@@ -1,7 +1,7 @@
 // createBundle: hash the members, build and sign the manifest, write the ustar file atomically
 // (temp file in the target directory, fsync, rename, fsync the directory).
 import { createHash, randomBytes } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -91,6 +91,7 @@ export async function createBundle(options: CreateBundleOptions): Promise<Create
   };
 
   try {
+    await mkdir(dirname(outPath), { recursive: true });
     handle = await open(tempPath, 'wx', 0o644);
     await writeEntry(MANIFEST_MEMBER, manifestBytes.byteLength, () => write(manifestBytes));
     await writeEntry(SIGNATURE_MEMBER, signatureBytes.byteLength, () => write(signatureBytes));
