@@ -10,6 +10,7 @@ import sharp from 'sharp';
 import { generateKeyPair, openBundle, TrustStore } from '@edgeloop/bundle';
 import type { OpenedBundle } from '@edgeloop/bundle';
 import { writeDigitImages } from '@edgeloop/distill';
+import { seededRandom } from '@edgeloop/compiler';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
 export const DIGITS = join(ROOT, 'examples/models/digits-cnn.onnx');
@@ -18,15 +19,7 @@ export const FIXTURES = join(ROOT, 'test/fixtures/exported');
 /** `count` RGB images (PNG) of smooth random patterns, sized unlike any model input. */
 export async function writePatternImages(dir: string, count: number, seed = 1): Promise<void> {
   mkdirSync(dir, { recursive: true });
-  let s = seed >>> 0 || 1;
-  const next = (): number => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 4294967296;
-  };
+  const next = seededRandom(seed);
   for (let i = 0; i < count; i++) {
     const w = 48;
     const h = 40;
