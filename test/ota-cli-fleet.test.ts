@@ -4,7 +4,7 @@
 // rollback of a bundle whose latency budget cannot be met, an explicit `edgeloop rollback`, and
 // field samples travelling from a device's runtime spool to `samples export`.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { access, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -16,7 +16,7 @@ import { bundleModel } from '@edgeloop/compiler';
 import type { DeviceStatusRow, FleetStatus, SampleIndexEntry } from '@edgeloop/ota';
 import sharp from 'sharp';
 
-import { stopChild, tempDir, until } from './ota-helpers.js';
+import { hasOpenssl, makeTestCertificate, stopChild, tempDir, until } from './ota-helpers.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const CLI = join(ROOT, 'packages/cli/dist/main.js');
@@ -255,15 +255,6 @@ describe('edgeloop serve + device + deploy (CLI child processes, real runtime)',
   });
 });
 
-function hasOpenssl(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 describe('edgeloop serve over TLS', { skip: !hasOpenssl() && 'openssl is needed to make a test certificate' }, () => {
   it('serves mqtts:// with --tls-cert/--tls-key; a device provisioned with --ca installs a deployed bundle', async () => {
     const root = await tempDir('cli-tls');
@@ -273,9 +264,7 @@ describe('edgeloop serve over TLS', { skip: !hasOpenssl() && 'openssl is needed 
       const keys = generateKeyPair();
       await mkdir(join(srv, 'trust'), { recursive: true });
       await writeFile(join(srv, 'trust', 'release.pub'), keys.publicKeyPem);
-      const keyPath = join(root.path, 'broker.key');
-      const certPath = join(root.path, 'broker.crt');
-      execFileSync('openssl', ['req', '-x509', '-newkey', 'ed25519', '-nodes', '-days', '1', '-subj', '/CN=edgeloop-test-broker', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyPath, '-out', certPath], { stdio: 'ignore' });
+      const { keyPath, certPath } = makeTestCertificate(root.path);
       const bundle = join(root.path, 'v1.elb');
       await bundleModel({ model: DIGITS, outPath: bundle, privateKeyPem: keys.privateKeyPem, version: 1, targetProfile: 'raspberry-pi-4', goldenCount: 1 });
       const serve = cli(['serve', '-d', srv, '--host', '127.0.0.1', '--port', '0', '--tls-cert', certPath, '--tls-key', keyPath, '--json']);

@@ -1,6 +1,6 @@
 // Shared setup for the OTA integration tests (test/ota-*.test.ts): real bundles signed with
 // createBundle, the embedded broker over TCP on 127.0.0.1, a fleet server and device agents.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
@@ -267,4 +267,25 @@ export async function until(check: () => boolean | Promise<boolean>, timeoutMs =
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** Whether `openssl` is on the PATH (the TLS tests make a throwaway broker certificate with it). */
+export function hasOpenssl(): boolean {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A self-signed P-256 certificate for a broker on 127.0.0.1, valid one day. */
+export function makeTestCertificate(dir: string): { keyPath: string; certPath: string } {
+  const keyPath = join(dir, 'broker.key');
+  const certPath = join(dir, 'broker.crt');
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+    '-subj', '/CN=edgeloop-test-broker', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyPath, '-out', certPath,
+  ], { stdio: 'ignore' });
+  return { keyPath, certPath };
 }

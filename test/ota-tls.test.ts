@@ -1,7 +1,6 @@
 // The embedded broker over TLS (mqtts://127.0.0.1): a device that trusts the broker's certificate
 // gets a bundle delivered; one that does not trust it cannot connect.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -11,16 +10,7 @@ import { BundleModelHost, DeviceAgent, FleetServer, provisionDevice, provisionSe
 import type { RunningBroker } from '@edgeloop/ota';
 
 import { connect } from './ota-broker-conformance.js';
-import { makeBundle, nextEvent, tempDir } from './ota-helpers.js';
-
-function hasOpenssl(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { hasOpenssl, makeBundle, makeTestCertificate, nextEvent, tempDir } from './ota-helpers.js';
 
 describe('ota over TLS', { skip: !hasOpenssl() && 'openssl is needed to make a test certificate' }, () => {
   let root: Awaited<ReturnType<typeof tempDir>>;
@@ -31,12 +21,7 @@ describe('ota over TLS', { skip: !hasOpenssl() && 'openssl is needed to make a t
 
   before(async () => {
     root = await tempDir('tls');
-    const keyPath = join(root.path, 'broker.key');
-    const certPath = join(root.path, 'broker.crt');
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', '/CN=edgeloop-test-broker', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyPath, '-out', certPath,
-    ], { stdio: 'ignore' });
+    const { keyPath, certPath } = makeTestCertificate(root.path);
     cert = await readFile(certPath);
     const serverDir = join(root.path, 'server');
     const creds = await provisionServer(serverDir);
