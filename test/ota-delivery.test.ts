@@ -64,6 +64,8 @@ describe('ota delivery over aedes', () => {
 
   it('counts and drops malformed and hostile messages on both sides and keeps working', async () => {
     const { agent } = await fleet.agent('dev-hostile');
+    // Messages published before the agent subscribes would never reach it.
+    await until(() => agent.online, 20_000, 'agent online');
     const raw = await connect(fleet.broker.url, { clientId: 'dev-hostile-raw', username: fleet.serverCredentials.username, password: fleet.serverCredentials.password });
     // Garbage on the device's topics (published with the server identity, which may publish anywhere).
     const before = fleet.server.dropped.total;

@@ -58,6 +58,8 @@ export interface AgentEvents {
   'chunk-corrupt': [index: number, attempts: number];
   progress: [verified: number, total: number];
   'sample-acked': [SampleAck];
+  /** Connected and subscribed to the device's desired state (after every (re)connect). */
+  online: [];
 }
 
 export class DeviceAgent extends EventEmitter<AgentEvents> {
@@ -66,6 +68,7 @@ export class DeviceAgent extends EventEmitter<AgentEvents> {
   private readonly uploader: SampleUploader;
   /** Messages received and dropped (malformed desired states…), by reason. */
   readonly dropped = new DropCounter();
+  private isOnline = false;
   private link: MqttLink | undefined;
   private executors!: StepExecutors;
   private desired: DesiredState | null = null;
@@ -169,8 +172,16 @@ export class DeviceAgent extends EventEmitter<AgentEvents> {
     link.route(deviceTopic(deviceId, 'samples/ack'), (_topic, payload) => this.uploader.onAck(payload));
     link.onConnectionChange((connected) => {
       if (connected) this.onConnected().catch(() => undefined);
-      else this.uploader.onDisconnect();
+      else {
+        this.isOnline = false;
+        this.uploader.onDisconnect();
+      }
     });
+  }
+
+  /** True while connected and subscribed to the desired state. */
+  get online(): boolean {
+    return this.isOnline;
   }
 
   private requireLink(): MqttLink {
@@ -183,6 +194,8 @@ export class DeviceAgent extends EventEmitter<AgentEvents> {
     const status: DeviceStatus = { v: 1, online: true, ts: new Date().toISOString(), agent: AGENT_VERSION };
     await link.publish(deviceTopic(this.options.deviceId, 'status'), encodeJson(status), { qos: 1, retain: true });
     await link.subscribe([deviceTopic(this.options.deviceId, 'desired'), deviceTopic(this.options.deviceId, 'samples/ack')], 1);
+    this.isOnline = link.connected;
+    if (this.isOnline) this.emit('online');
     await this.publishState();
     this.uploader.kick();
   }
