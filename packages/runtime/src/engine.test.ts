@@ -126,4 +126,50 @@ void describe('Engine', () => {
       }
     });
   });
+
+  void it('overlapping infer calls: decodes at once, runs the session one frame at a time in acceptance order', async () => {
+    await withTempDir(async (dir) => {
+      const engine = await Engine.open({ bundle: await makeClassifierBundle(dir), trust: testTrust(), warmUpRuns: 0 });
+      try {
+        // Watch the session: which frame each run gets (first input value) and how many overlap.
+        const session = engine.session as { run: Engine['session']['run'] };
+        const run = session.run.bind(engine.session);
+        const order: number[] = [];
+        let active = 0;
+        let maxActive = 0;
+        session.run = async (feeds) => {
+          order.push(feeds.image.data[0] as number);
+          maxActive = Math.max(maxActive, ++active);
+          try {
+            return await run(feeds);
+          } finally {
+            active--;
+          }
+        };
+        // Frame 0 needs sharp (a large JPEG); frame 1 is garbage; frames 2 and 3 are raw frames at
+        // the model size whose preprocessing finishes at once, long before frame 0's decode.
+        const raw = (value: number) => ({ data: new Uint8Array(8 * 8 * 3).fill(value), width: 8, height: 8, channels: 3 as const });
+        const jpeg = await testImage(1, 'jpeg', 1600, 1200);
+        const pending = [engine.infer(jpeg), engine.infer(Buffer.from('not an image')), engine.infer(raw(51)), engine.infer(raw(102))];
+        assert.equal(engine.inFlight, 4);
+        const settled = await Promise.allSettled(pending);
+        assert.equal(settled[0].status, 'fulfilled');
+        assert.ok(settled[1].status === 'rejected' && settled[1].reason instanceof ImageDecodeError);
+        assert.ok(settled[2].status === 'fulfilled' && settled[3].status === 'fulfilled');
+        assert.equal(maxActive, 1, 'one session run at a time');
+        assert.equal(order.length, 3);
+        assert.deepEqual(order.slice(1), [0.2, 0.4].map(Math.fround), 'raw frames ran after the JPEG accepted before them, in order');
+        assert.equal(engine.inFlight, 0);
+        // The same result as one call at a time.
+        const alone = await engine.infer(raw(51));
+        assert.ok(settled[2].status === 'fulfilled' && settled[2].value.prediction.task === 'classification' && alone.prediction.task === 'classification');
+        assert.equal(settled[2].value.prediction.score, alone.prediction.score);
+        const queued = (settled[3] as PromiseFulfilledResult<Awaited<ReturnType<Engine['infer']>>>).value.latencyMs.queued;
+        assert.ok(queued > 0, 'frame 3 waited behind frame 0');
+        assert.equal(alone.latencyMs.queued >= 0, true);
+      } finally {
+        await engine.release();
+      }
+    });
+  });
 });

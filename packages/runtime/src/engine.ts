@@ -54,6 +54,8 @@ export interface EngineOptions {
 
 export interface InferLatency {
   preprocess: number;
+  /** Waiting for the session while the frame accepted before this one ran (0 when called one at a time). */
+  queued: number;
   inference: number;
   postprocess: number;
   total: number;
@@ -87,6 +89,13 @@ export interface FrameInferer {
 
 const MAX_POOLED_BUFFERS = 4;
 
+/** A reusable input buffer with the tensor and feeds objects that point at it. */
+interface InputSlot {
+  buffer: Float32Array | Uint8Array;
+  tensor: RuntimeTensor;
+  feeds: Record<string, RuntimeTensor>;
+}
+
 export class Engine implements FrameInferer {
   readonly bundle: OpenedBundle;
   readonly manifest: Manifest;
@@ -99,8 +108,17 @@ export class Engine implements FrameInferer {
   // Input buffers reused frame after frame: the Preprocessor writes into one, the session's tensor
   // wrapper is cached per buffer, so the steady state allocates nothing on the way in. A pool (not
   // one buffer) so overlapping infer calls never share a buffer.
-  readonly #free: (Float32Array | Uint8Array)[] = [];
-  readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #free: InputSlot[] = [];
+  readonly #model: { name: string; version: number };
+  // Session turns: tickets are handed out as frames are accepted; `#serving` is the one allowed
+  // into session.run next. Waiters park in `#turns`; tickets that failed before their turn
+  // (decode errors) sit in `#gaveUp` until the queue reaches them.
+  #nextTicket = 0;
+  #serving = 0;
+  readonly #turns = new Map<number, () => void>();
+  readonly #gaveUp = new Set<number>();
+  #accepted = 0;
+  #idle: (() => void) | undefined;
   #closed = false;
   #releasing: Promise<void> | undefined;
 
@@ -121,6 +139,7 @@ export class Engine implements FrameInferer {
     this.#plan = plan;
     this.health = health;
     this.warmUp = warm;
+    this.#model = Object.freeze({ name: this.manifest.name, version: this.manifest.version });
   }
 
   static async open(options: EngineOptions): Promise<Engine> {
@@ -164,42 +183,90 @@ export class Engine implements FrameInferer {
 
   /** Frames accepted and not yet finished. */
   get inFlight(): number {
-    return this.#inFlight.size;
+    return this.#accepted;
   }
 
-  /** Frame (encoded bytes or raw pixels) -> prediction, with per-stage latency. */
-  infer(frame: ImageInput, options: InferOptions = {}): Promise<InferResult> {
+  /**
+   * Frame (encoded bytes or raw pixels) -> prediction, with per-stage latency. Calls may overlap:
+   * each frame is preprocessed as soon as it arrives (sharp decodes on libuv threads), while
+   * session runs happen one at a time in the order the frames were accepted. So a caller that
+   * keeps two frames in flight decodes frame N+1 while frame N is in onnxruntime, and results
+   * still resolve in order.
+   */
+  infer(frame: ImageInput, options?: InferOptions): Promise<InferResult> {
     if (this.#closed) return Promise.reject(new EngineClosedError(`engine for ${this.manifest.name} v${this.manifest.version} is closed`));
-    const pending = this.#infer(frame, options);
-    this.#inFlight.add(pending);
-    const forget = (): void => {
-      this.#inFlight.delete(pending);
-    };
-    void pending.then(forget, forget);
-    return pending;
+    const ticket = this.#nextTicket++;
+    this.#accepted++;
+    return this.#infer(frame, options, ticket);
   }
 
-  async #infer(frame: ImageInput, options: InferOptions): Promise<InferResult> {
+  async #infer(frame: ImageInput, options: InferOptions | undefined, ticket: number): Promise<InferResult> {
     const start = performance.now();
-    const buffer = this.#free.pop() ?? (this.preprocessor.spec.dtype === 'float32' ? new Float32Array(this.preprocessor.elementCount) : new Uint8Array(this.preprocessor.elementCount));
+    const slot = this.#free.pop() ?? this.#newSlot();
+    let ran = false;
     try {
-      const pre = await this.preprocessor.run(frame, { out: buffer });
-      options.onInput?.(pre.tensor);
+      const transform = await this.#preprocess(frame, slot);
+      options?.onInput?.(slot.tensor);
       const afterPre = performance.now();
-      const outputs = await this.session.run({ [this.imageInput.name]: pre.tensor });
+      if (this.#serving !== ticket) await this.#waitTurn(ticket);
+      const beforeRun = performance.now();
+      let outputs: Record<string, RuntimeTensor>;
+      try {
+        outputs = await this.session.run(slot.feeds);
+      } finally {
+        ran = true;
+        this.#finishTurn(ticket);
+      }
       const afterRun = performance.now();
-      const prediction = predict(this.#plan, outputs, pre.transform);
+      const prediction = predict(this.#plan, outputs, transform);
       const end = performance.now();
       return {
         prediction,
         outputs,
-        latencyMs: { preprocess: afterPre - start, inference: afterRun - afterPre, postprocess: end - afterRun, total: end - start },
-        transform: pre.transform,
-        model: { name: this.manifest.name, version: this.manifest.version },
+        latencyMs: { preprocess: afterPre - start, queued: beforeRun - afterPre, inference: afterRun - beforeRun, postprocess: end - afterRun, total: end - start },
+        transform,
+        model: this.#model,
         provider: this.session.provider,
       };
     } finally {
-      if (this.#free.length < MAX_POOLED_BUFFERS) this.#free.push(buffer);
+      // A frame that never reached the session (bad bytes) gives its turn up in order.
+      if (!ran) this.#finishTurn(ticket);
+      if (this.#free.length < MAX_POOLED_BUFFERS) this.#free.push(slot);
+      if (--this.#accepted === 0) this.#idle?.();
+    }
+  }
+
+  async #preprocess(frame: ImageInput, slot: InputSlot): Promise<ImageTransform> {
+    // Raw frames already at the model size (the batch-1 latency path) need no sharp round trip.
+    const pre = this.preprocessor.runSync(frame, slot.buffer) ?? (await this.preprocessor.run(frame, { out: slot.buffer }));
+    return pre.transform;
+  }
+
+  #newSlot(): InputSlot {
+    const buffer = this.preprocessor.spec.dtype === 'float32' ? new Float32Array(this.preprocessor.elementCount) : new Uint8Array(this.preprocessor.elementCount);
+    // One tensor and one feeds object per buffer for the engine's lifetime: the session adapter
+    // sees the same objects every frame and skips re-validating and re-wrapping them.
+    const tensor: RuntimeTensor = { dtype: this.preprocessor.spec.dtype, dims: this.preprocessor.dims, data: buffer };
+    return { buffer, tensor, feeds: { [this.imageInput.name]: tensor } };
+  }
+
+  #waitTurn(ticket: number): Promise<void> {
+    return new Promise((resolve) => this.#turns.set(ticket, resolve));
+  }
+
+  /** Ticket `ticket` is done with the session (ran, failed, or never got there): let the next one in. */
+  #finishTurn(ticket: number): void {
+    if (ticket !== this.#serving) {
+      // Finished before its turn (its bytes did not decode): skip it when its turn comes.
+      this.#gaveUp.add(ticket);
+      return;
+    }
+    this.#serving++;
+    while (this.#gaveUp.delete(this.#serving)) this.#serving++;
+    const next = this.#turns.get(this.#serving);
+    if (next) {
+      this.#turns.delete(this.#serving);
+      next();
     }
   }
 
@@ -214,7 +281,7 @@ export class Engine implements FrameInferer {
     if (!this.#releasing) {
       this.#closed = true;
       this.#releasing = (async () => {
-        await Promise.allSettled([...this.#inFlight]);
+        if (this.#accepted > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
         await this.session.release();
       })();
     }

@@ -152,7 +152,7 @@ export class RuntimeMetrics {
     new Gauge({ name: `${p}heap_used_bytes`, help: 'V8 heap in use', registers, collect: collectInto(() => process.memoryUsage().heapUsed) });
   }
 
-  recordFrame(latency: InferLatency): void {
+  recordFrame(latency: Pick<InferLatency, Stage>): void {
     this.#state.frames++;
     this.#frames.inc();
     for (const stage of STAGES) {

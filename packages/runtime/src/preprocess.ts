@@ -104,18 +104,31 @@ export class Preprocessor {
 
   async run(image: ImageInput, options: PreprocessCallOptions = {}): Promise<PreprocessResult> {
     const out = this.#outputBuffer(options.out);
-    const { width, height } = this.spec;
-    if (isRawFrame(image)) {
-      validateRawFrame(image);
-      // A camera already delivering the model's size needs no resampling at all.
-      if (image.width === width && image.height === height) {
-        this.#write(image.data, image.channels, out);
-        return this.#result(out, this.#geometry(image.width, image.height));
-      }
-    }
+    const direct = this.#runDirect(image, out);
+    if (direct) return direct;
     const { pixels, geometry } = await this.#decodeAndResize(image);
     this.#write(pixels, 3, out);
     return this.#result(out, geometry);
+  }
+
+  /**
+   * The synchronous path, for a raw frame already at the model size (no decode, no resampling):
+   * its result, or undefined when the image needs sharp (then call `run`). Throws ImageDecodeError
+   * for a malformed raw frame, like `run`.
+   */
+  runSync(image: ImageInput, out?: Float32Array | Uint8Array): PreprocessResult | undefined {
+    if (!isRawFrame(image)) return undefined;
+    return this.#runDirect(image, this.#outputBuffer(out));
+  }
+
+  #runDirect(image: ImageInput, out: Float32Array | Uint8Array): PreprocessResult | undefined {
+    if (!isRawFrame(image)) return undefined;
+    validateRawFrame(image);
+    const { width, height } = this.spec;
+    // A camera already delivering the model's size needs no resampling at all.
+    if (image.width !== width || image.height !== height) return undefined;
+    this.#write(image.data, image.channels, out);
+    return this.#result(out, this.#geometry(image.width, image.height));
   }
 
   #result(data: Float32Array | Uint8Array, geometry: Geometry): PreprocessResult {

@@ -73,6 +73,82 @@ void describe('Runner', () => {
     });
   });
 
+  void it('pipelines frames (next decode beside the current run) yet reports every frame of a folder in order, none lost', async () => {
+    await withTempDir(async (dir) => {
+      const frames = join(dir, 'frames');
+      await mkdir(frames);
+      // Mixed sizes so decode times differ and later frames could overtake earlier ones, plus bad frames in between.
+      for (let i = 0; i < 24; i++) await writeFile(join(frames, `f${String(i).padStart(2, '0')}.jpg`), await testImage(i, 'jpeg', i % 3 === 0 ? 640 : 32, i % 3 === 0 ? 480 : 24));
+      await writeFile(join(frames, 'f05b-empty.jpg'), new Uint8Array(0));
+      await writeFile(join(frames, 'f11b-garbage.jpg'), Buffer.from('not a jpeg'));
+      const engine = await Engine.open({ bundle: await makeClassifierBundle(dir), trust: testTrust(), warmUpRuns: 0 });
+      try {
+        for (const depth of [1, 2, 3]) {
+          // Frames handed to the engine whose outcome the runner has not reported yet, at each hand-over.
+          const outcomes: FrameOutcome[] = [];
+          let calls = 0;
+          let maxOutstanding = 0;
+          const watched = {
+            manifest: engine.manifest,
+            provider: engine.provider,
+            infer: (...args: Parameters<Engine['infer']>) => {
+              calls++;
+              const reported = outcomes.filter((o) => !(o.status === 'skipped' && o.reason === 'empty')).length;
+              maxOutstanding = Math.max(maxOutstanding, calls - reported);
+              return engine.infer(...args);
+            },
+          };
+          const summary = await new Runner({ engine: watched, source: new FolderSource({ path: frames }), pipelineDepth: depth, onFrame: (o) => outcomes.push(o) }).run();
+          assert.equal(summary.received, 26, `depth ${depth}`);
+          assert.equal(summary.frames, 24);
+          assert.deepEqual(summary.skipped, { empty: 1, decode: 1, inference: 0 });
+          assert.deepEqual(outcomes.map((o) => o.frame.seq), [...Array(26).keys()], `depth ${depth}: every frame, in source order`);
+          assert.deepEqual(
+            outcomes.filter((o) => o.status === 'skipped').map((o) => o.frame.origin?.split('/').pop()),
+            ['f05b-empty.jpg', 'f11b-garbage.jpg'],
+          );
+          assert.equal(maxOutstanding, depth, `depth ${depth}: frames handed over before the oldest was collected`);
+          assert.equal(engine.inFlight, 0);
+        }
+      } finally {
+        await engine.release();
+      }
+    });
+  });
+
+  void it('stops at maxFrames and on abort without losing the frames already taken from the source', async () => {
+    await withTempDir(async (dir) => {
+      const frames = join(dir, 'frames');
+      await mkdir(frames);
+      for (let i = 0; i < 4; i++) await writeFile(join(frames, `f${i}.png`), await testImage(i));
+      const engine = await Engine.open({ bundle: await makeClassifierBundle(dir), trust: testTrust(), warmUpRuns: 0 });
+      try {
+        const seqs: number[] = [];
+        const summary = await new Runner({ engine, source: new FolderSource({ path: frames, loop: true }), maxFrames: 37, pipelineDepth: 3, onFrame: (o) => seqs.push(o.frame.seq) }).run();
+        assert.equal(summary.received, 37);
+        assert.equal(summary.frames, 37);
+        assert.deepEqual(seqs, [...Array(37).keys()]);
+
+        const controller = new AbortController();
+        const aborted: number[] = [];
+        const stopped = await new Runner({
+          engine,
+          source: new FolderSource({ path: frames, loop: true }),
+          signal: controller.signal,
+          onFrame: (o) => {
+            aborted.push(o.frame.seq);
+            if (aborted.length === 10) controller.abort();
+          },
+        }).run();
+        assert.equal(stopped.frames, stopped.received, 'every frame received was reported');
+        assert.deepEqual(aborted, [...Array(stopped.received).keys()]);
+        assert.equal(engine.inFlight, 0);
+      } finally {
+        await engine.release();
+      }
+    });
+  });
+
   void it('keeps a live source current when inference is slower than the camera (frames dropped, counted)', async () => {
     await withTempDir(async (dir) => {
       const jpeg = await testImage(5, 'jpeg');
@@ -98,6 +174,10 @@ void describe('Runner', () => {
         assert.equal(summary.frames, 8);
         assert.ok(summary.droppedFrames > 0, `dropped ${summary.droppedFrames}`);
         assert.ok(seqs[7] - seqs[0] > 7, `seqs ${seqs.join(',')}`);
+        assert.ok(seqs.every((seq, i) => i === 0 || seq > seqs[i - 1]), `newest first, never out of order: ${seqs.join(',')}`);
+        // Every frame skipped between two processed ones was replaced in the mailbox and counted
+        // (more may be counted after the last one, while the loop wound down).
+        assert.ok(summary.droppedFrames >= seqs[7] - seqs[0] - 7, `dropped ${summary.droppedFrames}, gaps ${seqs[7] - seqs[0] - 7}`);
       } finally {
         await engine.release();
         server.closeAllConnections();

@@ -1,11 +1,12 @@
 // The device's inference loop: source -> preprocess -> infer -> postprocess -> sampler/spool ->
-// metrics. One frame at a time (batch 1, latest-frame semantics for live sources, so latency stays
-// bounded when the model is slower than the camera). Bad frames (zero bytes, truncated, corrupt)
+// metrics. Batch 1, pipelined two deep by default: the next frame decodes while the current one is
+// in onnxruntime, and frames are collected strictly in source order (latest-frame semantics for
+// live sources, so latency stays bounded when the model is slower than the camera). Bad frames (zero bytes, truncated, corrupt)
 // are counted and skipped; sampling and spooling run beside the loop, never in its way, and never
 // take it down.
 
 import type { DriftMonitor, DriftReport } from './drift.js';
-import type { FrameInferer, InferResult } from './engine.js';
+import type { FrameInferer, InferOptions, InferResult } from './engine.js';
 import { ImageDecodeError, InferenceError, describeError } from './errors.js';
 import { RuntimeMetrics, type MetricsSnapshot } from './metrics.js';
 import { summarizePrediction, uncertaintyOf } from './prediction.js';
@@ -64,9 +65,22 @@ export interface RunnerOptions {
   maxFrames?: number;
   /** Give up (throw) after this many inference failures in a row (default 50); decode errors never stop the loop. */
   maxConsecutiveInferenceErrors?: number;
+  /**
+   * Frames handed to the engine before the oldest is collected (default 2): frame N+1 is decoded
+   * (sharp, libuv threads) while frame N runs in onnxruntime. Results are still taken in order. 1
+   * runs one frame at a time. With latest-frame semantics a frame waits at most this many frames.
+   */
+  pipelineDepth?: number;
   /** Sampling work (hash + spool write) allowed in flight beside the loop (default 4); beyond it frames are not sampled. */
   maxPendingSamples?: number;
   signal?: AbortSignal;
+}
+
+interface InFlightFrame {
+  frame: Frame;
+  info: FrameInfo;
+  /** undefined for a zero-byte frame (never sent to the engine). */
+  result: Promise<InferResult> | undefined;
 }
 
 export class Runner {
@@ -81,12 +95,14 @@ export class Runner {
   #lastRestarts = 0;
   #modelKey = '';
   #done = false;
+  readonly #inferOptions: InferOptions;
 
   constructor(options: RunnerOptions) {
     this.#options = options;
     this.metrics = options.metrics ?? new RuntimeMetrics();
     const latest = options.latestFrame ?? options.source.live;
     this.#source = latest && !(options.source instanceof LatestFrameSource) ? new LatestFrameSource(options.source) : options.source;
+    this.#inferOptions = options.drift ? { onInput: (tensor) => this.#observeInput(tensor.data as ArrayLike<number>) } : {};
     if (options.drift && options.onDrift) {
       const onDrift = options.onDrift;
       options.drift.on('drift', (report) => onDrift(report, 'drift'));
@@ -112,20 +128,34 @@ export class Runner {
     timer?.unref();
     let consecutiveFailures = 0;
     const maxFailures = this.#options.maxConsecutiveInferenceErrors ?? 50;
+    const depth = Math.max(1, Math.floor(this.#options.pipelineDepth ?? 2));
+    // Frames started and not yet finished, oldest first. They finish strictly in this order, so
+    // callbacks, metrics, drift and sampling see frames in source order whatever the depth.
+    const window: InFlightFrame[] = [];
+    const finishOldest = async (): Promise<void> => {
+      const failed = await this.#finishFrame(window.shift()!);
+      consecutiveFailures = failed ? consecutiveFailures + 1 : 0;
+      if (consecutiveFailures >= maxFailures) {
+        throw new InferenceError(`${consecutiveFailures} frames in a row failed to infer; last: ${this.#lastInferenceError}`);
+      }
+    };
     try {
       if (signal?.aborted) return this.summary();
       for await (const frame of this.#source) {
         this.#received++;
         this.#syncSourceStats();
-        const failed = await this.#processFrame(frame);
-        consecutiveFailures = failed ? consecutiveFailures + 1 : 0;
-        if (consecutiveFailures >= maxFailures) {
-          throw new InferenceError(`${consecutiveFailures} frames in a row failed to infer; last: ${this.#lastInferenceError}`);
-        }
+        window.push(this.#startFrame(frame));
+        // Decode of the frame just started overlaps the session run of the one before it; wait
+        // for the oldest only once `depth` frames are in flight, so at most that many are held.
+        while (window.length >= depth) await finishOldest();
         if (signal?.aborted) break;
         if (this.#options.maxFrames !== undefined && this.#received >= this.#options.maxFrames) break;
       }
+      // Frames already taken from the source are finished, not lost, when it ends or we stop.
+      while (window.length > 0) await finishOldest();
     } finally {
+      // Only reached with frames left on an error: let them settle before the engine goes away.
+      await Promise.allSettled(window.flatMap((f) => (f.result ? [f.result] : [])));
       signal?.removeEventListener('abort', onAbort);
       if (timer) clearInterval(timer);
       await this.#source.close();
@@ -138,17 +168,31 @@ export class Runner {
 
   #lastInferenceError = '';
 
-  /** Returns true when inference itself failed (not the frame's bytes). */
-  async #processFrame(frame: Frame): Promise<boolean> {
-    const { engine, drift } = this.#options;
+  /** Hands the frame to the engine (it starts decoding at once); `#finishFrame` collects it. */
+  #startFrame(frame: Frame): InFlightFrame {
     const info = frameInfo(frame);
-    if (frame.data.byteLength === 0) {
+    if (frame.data.byteLength === 0) return { frame, info, result: undefined };
+    let result: Promise<InferResult>;
+    try {
+      result = this.#options.engine.infer(frameToImage(frame), this.#inferOptions);
+    } catch (error) {
+      result = Promise.reject(error);
+    }
+    // Handled in #finishFrame; this only keeps a failure that is not awaited yet from being reported as unhandled.
+    result.catch(() => undefined);
+    return { frame, info, result };
+  }
+
+  /** Returns true when inference itself failed (not the frame's bytes). */
+  async #finishFrame({ frame, info, result: pending }: InFlightFrame): Promise<boolean> {
+    if (pending === undefined) {
       this.#skip(info, 'empty', 'zero-byte frame');
       return false;
     }
+    const { drift } = this.#options;
     let result: InferResult;
     try {
-      result = await engine.infer(frameToImage(frame), drift ? { onInput: (tensor) => this.#observeInput(tensor.data as ArrayLike<number>) } : {});
+      result = await pending;
     } catch (error) {
       if (error instanceof ImageDecodeError) {
         this.#skip(info, 'decode', describeError(error));

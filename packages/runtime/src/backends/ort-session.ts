@@ -83,6 +83,8 @@ export class OrtSessionAdapter implements InferenceSession {
   // Wrappers over the caller's typed arrays: a camera loop that refills one Float32Array per frame
   // reuses one ort.Tensor, and neither the wrapper nor the data is copied on the way in.
   readonly #tensorCache = new WeakMap<object, CachedTensor>();
+  readonly #feedsCache = new WeakMap<object, { ortFeeds: Record<string, Ort.Tensor>; matches: (feeds: Readonly<Record<string, RuntimeTensor>>) => boolean }>();
+  readonly #outputNames: readonly string[];
   readonly #inFlight = new Set<Promise<unknown>>();
   #released = false;
   #releasing: Promise<void> | undefined;
@@ -94,13 +96,12 @@ export class OrtSessionAdapter implements InferenceSession {
     this.fallbacks = fallbacks;
     this.inputs = session.inputMetadata.map(toTensorInfo);
     this.outputs = session.outputMetadata.map(toTensorInfo);
+    this.#outputNames = session.outputNames;
   }
 
   async run(feeds: Readonly<Record<string, RuntimeTensor>>): Promise<Record<string, RuntimeTensor>> {
     if (this.#released) throw new SessionReleasedError();
-    validateFeeds(this.inputs, feeds);
-    const ortFeeds: Record<string, Ort.Tensor> = {};
-    for (const info of this.inputs) ortFeeds[info.name] = this.#wrap(feeds[info.name]);
+    const ortFeeds = this.#ortFeeds(feeds);
     const pending = this.#session.run(ortFeeds);
     this.#inFlight.add(pending);
     let results: Ort.InferenceSession.ReturnType;
@@ -112,14 +113,46 @@ export class OrtSessionAdapter implements InferenceSession {
       this.#inFlight.delete(pending);
     }
     const outputs: Record<string, RuntimeTensor> = {};
-    for (const [name, value] of Object.entries(results)) {
-      const tensor = value as Ort.Tensor;
+    for (const name of this.#outputNames) {
+      const tensor = results[name] as Ort.Tensor | undefined;
+      if (tensor === undefined) continue;
       if (!isTensorDtype(tensor.type)) {
         throw new InferenceError(`output '${name}' has type ${tensor.type}, which this runtime does not read`);
       }
       outputs[name] = { dtype: tensor.type, dims: tensor.dims, data: tensor.data as TypedArray };
     }
     return outputs;
+  }
+
+  // The onnxruntime feeds for `feeds`. A feeds object seen before with the same tensor objects,
+  // unchanged (the engine passes one per reused input buffer), was validated and wrapped then:
+  // its ort.Tensor wrappers are reused as they are, so a camera loop pays for neither again.
+  #ortFeeds(feeds: Readonly<Record<string, RuntimeTensor>>): Record<string, Ort.Tensor> {
+    const cached = this.#feedsCache.get(feeds);
+    if (cached && cached.matches(feeds)) return cached.ortFeeds;
+    validateFeeds(this.inputs, feeds);
+    const ortFeeds: Record<string, Ort.Tensor> = {};
+    const seen: { tensor: RuntimeTensor; dtype: string; dims: readonly number[]; data: object }[] = [];
+    for (const info of this.inputs) {
+      const feed = feeds[info.name];
+      ortFeeds[info.name] = this.#wrap(feed);
+      seen.push({ tensor: feed, dtype: feed.dtype, dims: [...feed.dims], data: feed.data });
+    }
+    const names = this.inputs.map((i) => i.name);
+    this.#feedsCache.set(feeds, {
+      ortFeeds,
+      matches: (again) => {
+        for (let i = 0; i < names.length; i++) {
+          const t = again[names[i]];
+          const s = seen[i];
+          // Same tensor object, still with the same dtype, data and dims (compared by value, so
+          // editing the tensor in place is caught and validated again).
+          if (t !== s.tensor || t.dtype !== s.dtype || t.data !== s.data || !sameDims(t.dims, s.dims)) return false;
+        }
+        return true;
+      },
+    });
+    return ortFeeds;
   }
 
   release(): Promise<void> {
