@@ -74,11 +74,19 @@ export interface TensorInfo {
   dims: readonly (number | string)[];
 }
 
+/** A provider's options as a device profile writes them (e.g. TensorRT `trt_fp16_enable`, CUDA `device_id`). */
+export type ProviderOptions = Readonly<Record<string, string | number | boolean>>;
+
 export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
 
 export interface SessionOptions {
   /** Preference order; the first provider that initialises is used. */
   providers: readonly ProviderName[];
+  /**
+   * Per-provider options from the device profile (`executionProviders[].options`), handed to
+   * onnxruntime with that provider's entry in the session's executionProviders.
+   */
+  providerOptions?: Readonly<Partial<Record<ProviderName, ProviderOptions>>>;
   threads?: { intra?: number; inter?: number };
   graphOptimization?: GraphOptimizationLevel;
   /**

@@ -12,6 +12,7 @@ import {
   type InferenceBackend,
   type InferenceSession,
   type ProviderName,
+  type ProviderOptions,
   type RuntimeTensor,
   type WarmUpResult,
 } from './backend.js';
@@ -154,7 +155,13 @@ export class Engine implements FrameInferer {
     const threads = options.threads ?? profile?.threads;
     const backend = options.backend ?? (await defaultBackend(providers));
     const model = await bundle.readMember(manifest.model.path);
-    const session = await backend.createSession(model, { providers, spinning: options.spinning ?? false, ...(threads ? { threads } : {}) });
+    const providerOptions = providerOptionsOf(profile);
+    const session = await backend.createSession(model, {
+      providers,
+      spinning: options.spinning ?? false,
+      ...(threads ? { threads } : {}),
+      ...(providerOptions ? { providerOptions } : {}),
+    });
     try {
       if (options.requireGolden === true && manifest.golden.length === 0) {
         throw new UnsupportedModelError(`bundle ${manifest.name} v${manifest.version} carries no golden pairs and requireGolden is set`);
@@ -319,6 +326,18 @@ function imageInputOf(manifest: Manifest, kernel: PreprocessorOptions['kernel'])
 function providersOf(profile: DeviceProfile | undefined): ProviderName[] {
   if (profile === undefined) return ['cpu'];
   return profile.executionProviders.map((p) => p.name).filter(isProviderName);
+}
+
+/** The profile's per-provider options (TensorRT fp16 and engine cache, CUDA device, ...), if any. */
+function providerOptionsOf(profile: DeviceProfile | undefined): Partial<Record<ProviderName, ProviderOptions>> | undefined {
+  const out: Partial<Record<ProviderName, ProviderOptions>> = {};
+  let any = false;
+  for (const entry of profile?.executionProviders ?? []) {
+    if (entry.options === undefined || !isProviderName(entry.name)) continue;
+    out[entry.name] = entry.options;
+    any = true;
+  }
+  return any ? out : undefined;
 }
 
 /** onnxruntime-node for native providers, onnxruntime-web for 'wasm' (registered after, so it is the last resort). */

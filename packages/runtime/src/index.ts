@@ -17,6 +17,7 @@ export type {
   InferenceBackend,
   InferenceSession,
   ProviderName,
+  ProviderOptions,
   ResolvedProvider,
   RuntimeTensor,
   SessionOptions,

@@ -7,7 +7,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 
 import { resolveProviders, type InferenceBackend, type InferenceSession, type ProviderName, type SessionOptions } from '../backend.js';
 import { BackendLoadError, describeError } from '../errors.js';
-import { OrtSessionAdapter, classifyCreateError, type OrtModule, type OrtSessionOptions } from './ort-session.js';
+import { OrtSessionAdapter, classifyCreateError, executionProviderConfig, type OrtExecutionProviderConfig, type OrtModule, type OrtSessionOptions } from './ort-session.js';
 
 /** Environment variable naming a custom onnxruntime-node build (package folder or entry file). */
 export const ORT_NODE_PATH_ENV = 'EDGELOOP_ORT_NODE_PATH';
@@ -36,7 +36,7 @@ export interface OrtNodeBuild {
   providers: readonly ProviderSupport[] | undefined;
 }
 
-interface OrtNodeModule extends OrtModule {
+export interface OrtNodeModule extends OrtModule {
   env: { versions?: Record<string, string | undefined>; logLevel?: string };
   listSupportedBackends?: () => ProviderSupport[];
 }
@@ -68,7 +68,7 @@ export class NodeBackend implements InferenceBackend {
   async #createFor(provider: ProviderName, model: Uint8Array | string, options: SessionOptions) {
     const unavailable = this.unavailableReason(provider);
     if (unavailable) throw new Error(unavailable);
-    const sessionOptions: OrtSessionOptions = { executionProviders: this.#executionProviders(provider, options.providers) };
+    const sessionOptions: OrtSessionOptions = { executionProviders: this.#executionProviders(provider, options) };
     if (options.threads?.intra !== undefined) sessionOptions.intraOpNumThreads = options.threads.intra;
     if (options.threads?.inter !== undefined) {
       sessionOptions.interOpNumThreads = options.threads.inter;
@@ -93,12 +93,13 @@ export class NodeBackend implements InferenceBackend {
   }
 
   // TensorRT leaves the nodes it cannot compile to the next provider; give it CUDA when CUDA
-  // comes later in the preference list, so they do not drop to the CPU.
-  #executionProviders(provider: ProviderName, requested: readonly ProviderName[]): string[] {
-    if (provider === 'tensorrt' && requested.indexOf('cuda') > requested.indexOf('tensorrt') && !this.unavailableReason('cuda')) {
-      return ['tensorrt', 'cuda'];
-    }
-    return [provider];
+  // comes later in the preference list, so they do not drop to the CPU. Each entry carries the
+  // profile's options for that provider.
+  #executionProviders(provider: ProviderName, options: SessionOptions): OrtExecutionProviderConfig[] {
+    const requested = options.providers;
+    const names: ProviderName[] =
+      provider === 'tensorrt' && requested.indexOf('cuda') > requested.indexOf('tensorrt') && !this.unavailableReason('cuda') ? ['tensorrt', 'cuda'] : [provider];
+    return names.map((name) => executionProviderConfig(name, options.providerOptions?.[name]));
   }
 }
 

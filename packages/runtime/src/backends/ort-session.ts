@@ -9,6 +9,7 @@ import {
   validateFeeds,
   type InferenceSession,
   type ProviderName,
+  type ProviderOptions,
   type RuntimeTensor,
   type TensorInfo,
   type TypedArray,
@@ -51,6 +52,21 @@ export function isModelFormatFailure(error: unknown): boolean {
 export function classifyCreateError(error: unknown): unknown {
   if (isModelFormatFailure(error)) return new ModelLoadError(describeError(error), { cause: error });
   return error;
+}
+
+export type OrtExecutionProviderConfig = NonNullable<OrtSessionOptions['executionProviders']>[number];
+
+/**
+ * One entry of onnxruntime's `executionProviders`: the bare name, or `{ name, ...options }` when
+ * the device profile gives the provider options. The options go through as written; the
+ * onnxruntime JS bindings read a provider's device as `deviceId`, so a profile's `device_id`
+ * (the C API spelling) is also given as `deviceId` unless the profile sets both.
+ */
+export function executionProviderConfig(provider: ProviderName, options: ProviderOptions | undefined): OrtExecutionProviderConfig {
+  if (options === undefined || Object.keys(options).length === 0) return provider;
+  const config: Record<string, string | number | boolean> = { ...options };
+  if (config.deviceId === undefined && typeof config.device_id === 'number') config.deviceId = config.device_id;
+  return { ...config, name: provider };
 }
 
 function toTensorInfo(metadata: Ort.InferenceSession.ValueMetadata): TensorInfo {

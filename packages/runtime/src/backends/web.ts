@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 
 import { resolveProviders, type InferenceBackend, type InferenceSession, type ProviderName, type SessionOptions } from '../backend.js';
 import { BackendLoadError, ModelLoadError, describeError } from '../errors.js';
-import { OrtSessionAdapter, classifyCreateError, type OrtModule, type OrtSessionOptions } from './ort-session.js';
+import { OrtSessionAdapter, classifyCreateError, executionProviderConfig, type OrtModule, type OrtSessionOptions } from './ort-session.js';
 
 export interface WebBackendOptions {
   /**
@@ -56,7 +56,7 @@ export class WebBackend implements InferenceBackend {
   async #createFor(provider: ProviderName, model: Uint8Array, options: SessionOptions) {
     if (!WEB_PROVIDERS.includes(provider)) throw new Error('not served by onnxruntime-web');
     this.#initialiseOnce(options);
-    const sessionOptions: OrtSessionOptions = { executionProviders: [provider] };
+    const sessionOptions: OrtSessionOptions = { executionProviders: [executionProviderConfig(provider, options.providerOptions?.[provider])] };
     if (options.graphOptimization !== undefined) sessionOptions.graphOptimizationLevel = options.graphOptimization;
     try {
       return await this.#ort.InferenceSession.create(model, sessionOptions);
