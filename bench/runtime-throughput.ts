@@ -1,25 +1,34 @@
 // Runtime throughput and memory against baselines measured in the same run:
 //  1. Throughput of the whole loop (Runner: folder source -> preprocess -> infer -> postprocess ->
 //     metrics) on a folder of JPEGs, vs the sum-of-parts limit 1 / (t_decode+resize + t_session.run),
-//     where t_decode+resize is sharp alone (decode, resize to 28x28, raw) and t_session.run is a
-//     bare session.run on the same tensors.
-//  2. Batch-1 latency overhead of Engine.infer over bare session.run, on a raw frame already at the
-//     model size (no sharp in either path): what the engine adds (validation, buffer pool,
-//     postprocessing, bookkeeping).
+//     where t_decode+resize is sharp alone (decode, resize to the model size, raw) and t_session.run
+//     is a bare onnxruntime-node session (created with the same options the Engine uses) run on the
+//     same tensors. The Runner pipelines (frame N+1 decodes while frame N runs), so it can pass
+//     that limit; it is shown with pipelineDepth 1 (one frame at a time) and 2 (the default).
+//  2. Batch-1 latency overhead of Engine.infer over that bare session.run, on a raw frame already
+//     at the model size (no sharp in either path): what the engine adds (its session adapter,
+//     buffer pool, postprocessing, bookkeeping). Interleaved call by call, p50 of each.
+//  Both on the digits CNN (1x28x28, ~0.2 ms per run) and on the MobileNet-v1-style model of
+//  bench/mobilenet-model.ts (3x224x224, 1000 classes), where run time dominates.
 //  3. Resident memory over a long run (default 10,000 frames of the digits model), sampled every
 //     1,000 frames: a leak shows as a steady climb after warm-up.
-// Run: npx tsc -b bench && node bench/dist/runtime-throughput.js [--frames 10000] [--images 200]
+// Run: npm run bench -- runtime-throughput   (or node bench/dist/runtime-throughput.js
+//      [--frames 10000] [--images 200] [--mobilenet-images 40] [--mobilenet-calls 100])
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { TrustStore, generateKeyPair } from '@edgeloop/bundle';
-import { bundleModel } from '@edgeloop/compiler';
-import { Engine, FolderSource, Runner, type RuntimeTensor } from '@edgeloop/runtime';
+import { TrustStore, generateKeyPair, loadDeviceProfile } from '@edgeloop/bundle';
+import { bundleModel, encodeModel } from '@edgeloop/compiler';
+import { Engine, FolderSource, Runner, type RawFrame, type RuntimeTensor } from '@edgeloop/runtime';
+import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
+
+import { buildMobileNet } from './mobilenet-model.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const DIGITS = join(ROOT, 'examples/models/digits-cnn.onnx');
+const PROFILE = 'raspberry-pi-4';
 /** Measurement passes; each reports the median of per-pass means (the machine may be shared). */
 const PASSES = 5;
 
@@ -34,6 +43,7 @@ function median(values: number[]): number {
 }
 
 const mb = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
+const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
 
 async function makeJpegs(dir: string, count: number): Promise<void> {
   // 160x120 camera-like frames: a digit-ish bar on noise, so JPEG decode does real work.
@@ -51,94 +61,194 @@ async function makeJpegs(dir: string, count: number): Promise<void> {
   }
 }
 
+/** A bare onnxruntime-node session on the engine's model with the options Engine.open used (profile threads, no spinning). */
+async function bareSession(engine: Engine): Promise<ort.InferenceSession> {
+  const profile = await loadDeviceProfile(PROFILE);
+  const model = await engine.bundle.readMember(engine.manifest.model.path);
+  return ort.InferenceSession.create(model, {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: profile.threads?.intra,
+    interOpNumThreads: profile.threads?.inter,
+    executionMode: 'sequential',
+    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+  });
+}
+
+const toOrt = (t: RuntimeTensor): ort.Tensor => new ort.Tensor(t.dtype as 'float32', t.data as Float32Array, t.dims);
+
+interface ThroughputResult {
+  tDecode: number;
+  tRun: number;
+  limitFps: number;
+  tPre: number;
+  tInfer: number;
+  /** Per depth: median fps, and the median, min and max of the per-pass ratios to that pass's limit. */
+  runner: Map<number, { fps: number; ratio: number; min: number; max: number }>;
+}
+
+/**
+ * Parts alone, then the engine and the Runner, PASSES passes each. Every pass measures all of them
+ * back to back and its ratios use that pass's own limit, so load from other work drifting between
+ * passes cancels out of the ratios; the medians over the passes are reported.
+ */
+async function throughput(engine: Engine, bare: ort.InferenceSession, folder: string, jpegs: Buffer[], depths: number[]): Promise<ThroughputResult> {
+  const spec = engine.imageInput.preprocessing!;
+  const name = engine.imageInput.name;
+  const decodeMs: number[] = [];
+  const runMs: number[] = [];
+  const preprocessed: ort.Tensor[] = [];
+  for (const jpeg of jpegs) preprocessed.push(toOrt((await engine.preprocessor.run(jpeg)).tensor));
+  const preMs: number[] = [];
+  const inferMs: number[] = [];
+  const loopFps = new Map<number, number[]>(depths.map((d) => [d, []]));
+  const ratios = new Map<number, number[]>(depths.map((d) => [d, []]));
+  const out = spec.dtype === 'float32' ? new Float32Array(engine.preprocessor.elementCount) : new Uint8Array(engine.preprocessor.elementCount);
+  for (let pass = 0; pass < PASSES; pass++) {
+    let t = performance.now();
+    // Decode + resize to the model size, nothing else (the Preprocessor adds colour handling and normalisation).
+    for (const jpeg of jpegs) await sharp(jpeg).resize(spec.width, spec.height, { fit: 'fill', kernel: 'linear' }).raw().toBuffer();
+    decodeMs.push((performance.now() - t) / jpegs.length);
+    t = performance.now();
+    for (const tensor of preprocessed) await bare.run({ [name]: tensor });
+    runMs.push((performance.now() - t) / preprocessed.length);
+    const limit = 1000 / (decodeMs[pass] + runMs[pass]);
+    t = performance.now();
+    for (const jpeg of jpegs) await engine.preprocessor.run(jpeg, { out });
+    preMs.push((performance.now() - t) / jpegs.length);
+    t = performance.now();
+    for (const jpeg of jpegs) await engine.infer(jpeg);
+    inferMs.push((performance.now() - t) / jpegs.length);
+    for (const depth of depths) {
+      t = performance.now();
+      const summary = await new Runner({ engine, source: new FolderSource({ path: folder }), summaryIntervalMs: 0, pipelineDepth: depth }).run();
+      const fps = (summary.frames * 1000) / (performance.now() - t);
+      loopFps.get(depth)!.push(fps);
+      ratios.get(depth)!.push(fps / limit);
+    }
+  }
+  const tDecode = median(decodeMs);
+  const tRun = median(runMs);
+  return {
+    tDecode,
+    tRun,
+    limitFps: 1000 / (tDecode + tRun),
+    tPre: median(preMs),
+    tInfer: median(inferMs),
+    runner: new Map(
+      depths.map((d) => {
+        const r = ratios.get(d)!;
+        return [d, { fps: median(loopFps.get(d)!), ratio: median(r), min: Math.min(...r), max: Math.max(...r) }];
+      }),
+    ),
+  };
+}
+
+function printThroughput(r: ThroughputResult): void {
+  console.log(`  sharp decode+resize alone      ${r.tDecode.toFixed(3)} ms/frame`);
+  console.log(`  bare session.run               ${r.tRun.toFixed(3)} ms/frame`);
+  console.log(`  sum-of-parts limit             ${r.limitFps.toFixed(1)} fps (max(decode, run) would allow ${(1000 / Math.max(r.tDecode, r.tRun)).toFixed(1)} fps)`);
+  console.log(`  Preprocessor.run (decode, resize, normalise into the reused buffer) ${r.tPre.toFixed(3)} ms/frame (ratio to sharp alone ${(r.tPre / r.tDecode).toFixed(2)})`);
+  console.log(`  Engine.infer on in-memory JPEGs, one at a time ${r.tInfer.toFixed(3)} ms/frame = ${(1000 / r.tInfer).toFixed(1)} fps  ratio to limit ${(1000 / r.tInfer / r.limitFps).toFixed(2)}`);
+  for (const [depth, x] of r.runner) {
+    console.log(
+      `  Runner (folder -> ... -> metrics), pipelineDepth ${depth}${depth === 2 ? ' (default)' : ''} ${x.fps.toFixed(1)} fps  ` +
+        `ratio to limit ${x.ratio.toFixed(2)} (median of per-pass ratios; range ${x.min.toFixed(2)}-${x.max.toFixed(2)})`,
+    );
+  }
+}
+
+/** Engine.infer on a raw frame at model size vs the bare session on the same tensor, interleaved call by call. */
+async function batch1(engine: Engine, bare: ort.InferenceSession, raw: RawFrame, calls: number): Promise<void> {
+  const name = engine.imageInput.name;
+  const tensor = toOrt((await engine.preprocessor.run(raw)).tensor);
+  const feeds = { [name]: tensor };
+  const bareMs: number[] = [];
+  const fullMs: number[] = [];
+  for (let i = 0; i < calls; i++) {
+    // Alternate which goes first so neither always follows the other's cache state.
+    const first = i % 2 === 0;
+    for (const which of first ? ['bare', 'full'] : ['full', 'bare']) {
+      const t = performance.now();
+      if (which === 'bare') await bare.run(feeds);
+      else await engine.infer(raw);
+      (which === 'bare' ? bareMs : fullMs).push(performance.now() - t);
+    }
+  }
+  const b = median(bareMs);
+  const f = median(fullMs);
+  // Each call's overhead against the bare call next to it, so load drifting over the run cancels.
+  const paired = median(fullMs.map((v, i) => v - bareMs[i]));
+  console.log(
+    `  batch-1 latency p50 over ${calls} interleaved calls: bare session.run ${b.toFixed(3)} ms, Engine.infer ${f.toFixed(3)} ms, ` +
+      `overhead ${(f - b).toFixed(3)} ms = ${(((f - b) / b) * 100).toFixed(1)}%; median paired overhead ${paired.toFixed(3)} ms = ${((paired / b) * 100).toFixed(1)}%`,
+  );
+}
+
 async function main(): Promise<void> {
   const imageCount = arg('images', 200);
   const longFrames = arg('frames', 10_000);
+  const mobileImages = arg('mobilenet-images', 40);
+  const mobileCalls = arg('mobilenet-calls', 100);
   const dir = await mkdtemp(join(tmpdir(), 'edgeloop-bench-runtime-'));
   try {
     const keys = generateKeyPair();
     const bundlePath = join(dir, 'digits.edgeloop');
-    await bundleModel({ model: DIGITS, outPath: bundlePath, privateKeyPem: keys.privateKeyPem, version: 1, targetProfile: 'raspberry-pi-4' });
-    const engine = await Engine.open({ bundle: bundlePath, trust: TrustStore.fromPems([keys.publicKeyPem]), profile: 'raspberry-pi-4' });
+    await bundleModel({ model: DIGITS, outPath: bundlePath, privateKeyPem: keys.privateKeyPem, version: 1, targetProfile: PROFILE });
+    const trust = TrustStore.fromPems([keys.publicKeyPem]);
+    const engine = await Engine.open({ bundle: bundlePath, trust, profile: PROFILE });
     const folder = join(dir, 'frames');
     await mkdir(folder);
     await makeJpegs(folder, imageCount);
     const files = (await readdir(folder)).sort().map((n) => join(folder, n));
     const jpegs = await Promise.all(files.map((f) => readFile(f)));
-    const spec = engine.imageInput.preprocessing!;
-    console.log(`runtime-throughput: digits-cnn (1x28x28), ${imageCount} JPEGs 160x120, provider ${engine.provider} (raspberry-pi-4 profile: intra 4, inter 1 threads)`);
-
-    // --- parts, each alone, three passes, median of per-pass mean ---
-    const decodeMs: number[] = [];
-    const runMs: number[] = [];
-    const preprocessed: RuntimeTensor[] = [];
-    for (const jpeg of jpegs) preprocessed.push({ ...(await engine.preprocessor.run(jpeg)).tensor });
-    for (let pass = 0; pass < PASSES; pass++) {
-      let t = performance.now();
-      // Decode + resize to the model size, nothing else (the Preprocessor adds a header read, luma and normalisation).
-      for (const jpeg of jpegs) await sharp(jpeg).resize(spec.width, spec.height, { fit: 'fill', kernel: 'linear' }).raw().toBuffer();
-      decodeMs.push((performance.now() - t) / jpegs.length);
-      t = performance.now();
-      for (const tensor of preprocessed) await engine.session.run({ [engine.imageInput.name]: tensor });
-      runMs.push((performance.now() - t) / preprocessed.length);
-    }
-    const tDecode = median(decodeMs);
-    const tRun = median(runMs);
-    const limitFps = 1000 / (tDecode + tRun);
-
-    // --- Preprocessor alone, Engine.infer on in-memory JPEGs, and the whole loop on the folder ---
-    const preMs: number[] = [];
-    const inferMs: number[] = [];
-    const loopFps: number[] = [];
-    const out = new Float32Array(engine.preprocessor.elementCount);
-    for (let pass = 0; pass < PASSES; pass++) {
-      let t = performance.now();
-      for (const jpeg of jpegs) await engine.preprocessor.run(jpeg, { out });
-      preMs.push((performance.now() - t) / jpegs.length);
-      t = performance.now();
-      for (const jpeg of jpegs) await engine.infer(jpeg);
-      inferMs.push((performance.now() - t) / jpegs.length);
-      t = performance.now();
-      const summary = await new Runner({ engine, source: new FolderSource({ path: folder }), summaryIntervalMs: 0 }).run();
-      loopFps.push((summary.frames * 1000) / (performance.now() - t));
-    }
-    const fps = median(loopFps);
-    const tPre = median(preMs);
-    const tInfer = median(inferMs);
+    const bare = await bareSession(engine);
+    console.log(`runtime-throughput: load average at start ${load()} (2 shared cores: other work on the machine moves these numbers)`);
+    console.log(`digits-cnn (1x28x28), ${imageCount} JPEGs 160x120, provider ${engine.provider} (${PROFILE} profile: intra 4, inter 1 threads)`);
+    printThroughput(await throughput(engine, bare, folder, jpegs, [1, 2]));
     // The same with onnxruntime's default of spinning idle threads (what Engine turns off).
-    const spinning = await Engine.open({ bundle: bundlePath, trust: TrustStore.fromPems([keys.publicKeyPem]), profile: 'raspberry-pi-4', spinning: true });
+    const spinning = await Engine.open({ bundle: bundlePath, trust, profile: PROFILE, spinning: true });
     const spinMs: number[] = [];
+    const plainMs: number[] = [];
     for (let pass = 0; pass < PASSES; pass++) {
-      const t = performance.now();
-      for (const jpeg of jpegs) await spinning.infer(jpeg);
-      spinMs.push((performance.now() - t) / jpegs.length);
+      for (const [e, into] of [[spinning, spinMs], [engine, plainMs]] as const) {
+        const t = performance.now();
+        for (const jpeg of jpegs) await e.infer(jpeg);
+        into.push((performance.now() - t) / jpegs.length);
+      }
     }
     await spinning.release();
-    const tSpin = median(spinMs);
-    console.log(`  sharp decode+resize alone      ${tDecode.toFixed(3)} ms/frame`);
-    console.log(`  bare session.run               ${tRun.toFixed(3)} ms/frame`);
-    console.log(`  sum-of-parts limit             ${limitFps.toFixed(0)} fps`);
-    console.log(`  Preprocessor.run (decode, resize, normalise into the reused buffer) ${tPre.toFixed(3)} ms/frame (ratio to sharp alone ${(tPre / tDecode).toFixed(2)})`);
-    console.log(`  Engine.infer on in-memory JPEGs ${tInfer.toFixed(3)} ms/frame = ${(1000 / tInfer).toFixed(0)} fps  ratio to limit ${(1000 / tInfer / limitFps).toFixed(2)}`);
-    console.log(`  Engine.infer with spinning onnxruntime threads ${tSpin.toFixed(3)} ms/frame (${(tSpin / tInfer).toFixed(2)}x the non-spinning default)`);
-    console.log(`  Runner (folder -> ... -> metrics) ${fps.toFixed(0)} fps  ratio to limit ${(fps / limitFps).toFixed(2)}`);
+    console.log(`  Engine.infer with spinning onnxruntime threads ${median(spinMs).toFixed(3)} ms/frame (${(median(spinMs) / median(plainMs)).toFixed(2)}x the non-spinning default)`);
+    const spec = engine.imageInput.preprocessing!;
+    await batch1(engine, bare, { data: new Uint8Array(spec.width * spec.height).fill(100), width: spec.width, height: spec.height, channels: 1 }, 2000);
+    await bare.release();
+    console.log(`  load average now ${load()}`);
 
-    // --- batch-1 latency overhead: Engine.infer vs session.run on a raw frame at model size ---
-    const raw = { data: new Uint8Array(spec.width * spec.height).fill(100), width: spec.width, height: spec.height, channels: 1 as const };
-    const tensor = preprocessed[0];
-    const bare: number[] = [];
-    const full: number[] = [];
-    for (let i = 0; i < 2000; i++) {
-      let t = performance.now();
-      await engine.session.run({ [engine.imageInput.name]: tensor });
-      bare.push(performance.now() - t);
-      t = performance.now();
-      await engine.infer(raw);
-      full.push(performance.now() - t);
-    }
-    const bareP50 = median(bare);
-    const fullP50 = median(full);
-    console.log(`  batch-1 latency p50: session.run ${bareP50.toFixed(3)} ms, Engine.infer ${fullP50.toFixed(3)} ms, overhead ${(fullP50 - bareP50).toFixed(3)} ms (ratio ${(fullP50 / bareP50).toFixed(2)})`);
+    // --- MobileNet-v1-style (run time dominates) ---
+    const mobilePath = join(dir, 'mobilenet.edgeloop');
+    await bundleModel({
+      model: { bytes: encodeModel(buildMobileNet()), name: 'mobilenet.onnx' },
+      outPath: mobilePath,
+      privateKeyPem: keys.privateKeyPem,
+      version: 1,
+      task: 'classification',
+      labels: Array.from({ length: 1000 }, (_, i) => `class-${i}`),
+      targetProfile: PROFILE,
+      preprocessing: { resize: 'stretch', scale: 1 / 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+      goldenCount: 1,
+    });
+    const mobile = await Engine.open({ bundle: mobilePath, trust, profile: PROFILE });
+    const mobileBare = await bareSession(mobile);
+    const mobileFolder = join(dir, 'mobile-frames');
+    await mkdir(mobileFolder);
+    const mobileFiles = files.slice(0, mobileImages);
+    for (const f of mobileFiles) await writeFile(join(mobileFolder, f.split('/').pop()!), await readFile(f));
+    console.log(`mobilenet-v1-style (3x224x224, 1000 classes), ${mobileFiles.length} of the same JPEGs, provider ${mobile.provider}`);
+    printThroughput(await throughput(mobile, mobileBare, mobileFolder, jpegs.slice(0, mobileImages), [1, 2]));
+    const ms = mobile.imageInput.preprocessing!;
+    await batch1(mobile, mobileBare, { data: new Uint8Array(ms.width * ms.height * 3).fill(100), width: ms.width, height: ms.height, channels: 3 }, mobileCalls);
+    await mobileBare.release();
+    await mobile.release();
+    console.log(`  load average now ${load()}`);
 
     // --- long run memory ---
     const rss: number[] = [];
