@@ -137,6 +137,7 @@ async function main(): Promise<void> {
     const r = compiled.report;
     const cand = r.candidates.map((c) => `${c.label}: agreement ${c.agreement.toFixed(2)}%, p50 ${c.latencyMs.p50.toFixed(2)} ms`).join('; ');
     console.log(`compile-scale: compileModel (minmax only, ${r.calibration?.samples ?? 0} calibration images, agreement on them, 10 latency runs, max drop ${MAX_DROP} points): ${secs(compileMs)} wall (report durationMs ${r.durationMs}); ok=${r.ok}; fp32 p50 ${r.baseline.latencyMs.p50.toFixed(2)} ms; ${cand}; bundle ${((compiled.bundle?.bytes ?? 0) / 1e6).toFixed(2)} MB; decision: ${r.decision}`);
+    console.log(`compile-scale: compileModel phases: ${Object.entries(r.phasesMs).map(([phase, ms]) => `${phase} ${secs(ms)}`).join(', ')}`);
     console.log(`compile-scale: compileModel / hand-run stages = ${(compileMs / manualTotal).toFixed(2)} (the difference is the fp32 + int8 measurement over the calibration set and latency runs); compileModel vs 60 s target: ${(compileMs / 60000).toFixed(2)}`);
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -89,10 +89,21 @@ function opTypeOf(model: Model, label: string): string {
   return model.graph.nodes.find((n) => n.name === label)?.opType ?? label.replace(/#\d+$/, '');
 }
 
-/** Opens a session for the candidate and runs the measurement set through it. */
+/** Samples per measurement run when the model's batch dimension is free. */
+export const MEASURE_BATCH = 8;
+
+/** Whether every graph input's first dimension is symbolic (samples may be stacked along it). */
+export function batchDimensionFree(model: Model): boolean {
+  const init = new Set(model.graph.initializers.map((t) => t.name));
+  return model.graph.inputs
+    .filter((v) => !init.has(v.name))
+    .every((v) => v.type?.kind === 'tensor' && v.type.shape !== null && v.type.shape.length > 0 && typeof v.type.shape[0] !== 'number');
+}
+
+/** Opens a session for the candidate and runs the measurement set through it (batched when the model allows). */
 export async function measureCandidate(built: BuiltCandidate, samples: readonly Sample[], session: SessionOptions): Promise<MeasuredCandidate> {
   const s = await createSession(built.bytes, session);
   const out: MeasuredCandidate = { ...built, session: s };
-  if (samples.length > 0) out.predictions = await predict(s, samples);
+  if (samples.length > 0) out.predictions = await predict(s, samples, { batch: batchDimensionFree(built.model) ? MEASURE_BATCH : 1 });
   return out;
 }

@@ -17,6 +17,7 @@ import { concreteShape, modelIo, readEdgeloopMetadata, resolvePreprocessing } fr
 import { calibrationStatistics } from '../quantize/calibrate.js';
 import type { RangeMethod } from '../quantize/histogram.js';
 import { CompileError, OpsetConversionError } from '../errors.js';
+import { MEASURE_BATCH, batchDimensionFree } from './candidates.js';
 import { confidenceStatistics, predict } from './measure.js';
 import type { LatencyOptions } from './measure.js';
 import { convertOpset } from './opset.js';
@@ -129,6 +130,13 @@ export async function compileModel(options: CompileOptions): Promise<CompileResu
   const requested = options.precision ?? defaultPrecision(profile);
   const fp32Fallback = options.precision === undefined && requested !== 'fp32';
 
+  const phases: Record<string, number> = {};
+  let mark = started;
+  const lap = (phase: string): void => {
+    const now = performance.now();
+    phases[phase] = Math.round(now - mark);
+    mark = now;
+  };
   const sourceBytes = new Uint8Array(await readFile(options.model));
   const source = decodeModel(sourceBytes, { source: options.model });
   const meta = readEdgeloopMetadata(source);
@@ -144,11 +152,13 @@ export async function compileModel(options: CompileOptions): Promise<CompileResu
   dims[0] = 1;
   const preprocessing = resolvePreprocessing(input, dims, meta.preprocessing, options.preprocessing);
   const spec: InputSpec = { name: input.name, dims, ...(preprocessing ? { preprocessing } : {}) };
+  lap('load');
   const calibrationSet = await loadCalibrationSet(options.calibration, spec, options.calibrationLimit ?? DEFAULT_CALIBRATION_LIMIT);
   const labels = options.labels ?? meta.labels ?? [];
   const evalSet = options.eval ? await loadEvalSet(options.eval, spec, labels, options.evalLimitPerClass) : undefined;
   const methods = options.calibrationMethod ? [options.calibrationMethod] : CALIBRATION_METHODS;
   const threads = options.threads ?? Math.max(1, Math.min(profile.threads?.intra ?? 4, availableParallelism()));
+  lap('samples');
 
   const search = await searchCandidates({
     reference, requested, fp32Fallback, methods, maxAccuracyDrop,
@@ -159,7 +169,9 @@ export async function compileModel(options: CompileOptions): Promise<CompileResu
     latency: options.latency ?? {},
     ...(options.prune ? { prune: options.prune } : {}),
     ...(options.maxExcludedLayers === undefined ? {} : { maxExcludedLayers: options.maxExcludedLayers }),
+    phases,
   });
+  mark = performance.now();
   const chosen = search.chosen ? search.candidates.find((c) => c.id === search.chosen) : undefined;
   const chosenModel = search.chosen ? search.models.get(search.chosen) : undefined;
   const report: CompileReport = {
@@ -178,6 +190,7 @@ export async function compileModel(options: CompileOptions): Promise<CompileResu
     decision: search.decision,
     unsupportedOps: chosen?.floatOps ?? [],
     durationMs: 0,
+    phasesMs: phases,
   };
   if (evalSet) report.evaluation = { folder: evalSet.folder, samples: evalSet.samples.length, classes: evalSet.classes, skipped: evalSet.skipped };
   if (search.sensitivity) report.sensitivity = search.sensitivity;
@@ -188,7 +201,10 @@ export async function compileModel(options: CompileOptions): Promise<CompileResu
     const calibration: Calibration = {};
     const stats = calibrationStatistics(search.calibration);
     for (const name of search.calibration.inputs) if (stats[name]) calibration[name] = stats[name];
-    const onCalibration = await predict(chosenModel.session, calibrationSet.samples);
+    // The search measured on the calibration set unless an evaluation set was given.
+    const onCalibration = !evalSet && chosenModel.predictions
+      ? chosenModel.predictions
+      : await predict(chosenModel.session, calibrationSet.samples, { batch: batchDimensionFree(chosenModel.model) ? MEASURE_BATCH : 1 });
     calibration['@confidence'] = confidenceStatistics(onCalibration.confidence);
     const metrics: Record<string, number | string> = {
       agreement: round(chosen.agreement),
@@ -230,6 +246,7 @@ export async function compileModel(options: CompileOptions): Promise<CompileResu
     report.bundle = bundle;
   }
   for (const m of new Set([...search.models.values()].map((c) => c.session))) await m.release();
+  lap('bundle');
   report.durationMs = Math.round(performance.now() - started);
   const result: CompileResult = { report };
   if (bundle) result.bundle = bundle;

@@ -54,23 +54,69 @@ function rowsTop1(values: Float32Array, width: number): { top1: Int32Array; conf
   return { top1, confidence: confidenceSum / rows };
 }
 
-/** Runs every sample (batch 1) through the session's first input and reads its first output. */
-export async function predict(session: ort.InferenceSession, samples: readonly Sample[]): Promise<Predictions> {
+/**
+ * Runs every sample through the session's first input and reads its first output. With `batch` > 1
+ * (only for a model whose batch dimension is free) that many samples of equal shape share one run.
+ */
+export async function predict(session: ort.InferenceSession, samples: readonly Sample[], options: { batch?: number } = {}): Promise<Predictions> {
   const inputName = session.inputNames[0];
   const outputName = session.outputNames[0];
   const top1: Int32Array[] = [];
   const confidence = new Float64Array(samples.length);
-  for (const [k, s] of samples.entries()) {
-    const result = await session.run({ [inputName]: new ort.Tensor('float32', s.data, s.dims) }, [outputName]);
-    const out = result[outputName];
-    const values = out.type === 'float32' ? (out.data as Float32Array) : Float32Array.from(out.data as ArrayLike<number>);
-    const width = out.dims.length > 0 ? out.dims[out.dims.length - 1] : 1;
-    const r = rowsTop1(values, width);
-    top1.push(r.top1);
-    confidence[k] = r.confidence;
-    out.dispose();
+  let batch = Math.max(1, Math.floor(options.batch ?? 1));
+  for (let start = 0; start < samples.length; ) {
+    // Samples of one run: consecutive, same shape.
+    let end = start + 1;
+    const shape = samples[start].dims.join('x');
+    while (end < samples.length && end - start < batch && samples[end].dims.join('x') === shape) end++;
+    const group = samples.slice(start, end);
+    const rows = await runGroup(session, inputName, outputName, group);
+    if (rows === null) {
+      // The model's free batch dimension does not really batch (a Reshape to a fixed batch, …): one at a time.
+      batch = 1;
+      continue;
+    }
+    rows.forEach((r, k) => {
+      top1.push(r.top1);
+      confidence[start + k] = r.confidence;
+    });
+    start = end;
   }
   return { top1, confidence };
+}
+
+/** Top-1 rows of each sample of a run; null when a stacked run's output is not batched along dimension 0. */
+async function runGroup(session: ort.InferenceSession, inputName: string, outputName: string, group: readonly Sample[]): Promise<{ top1: Int32Array; confidence: number }[] | null> {
+  const first = group[0];
+  let data = first.data;
+  let dims = first.dims;
+  if (group.length > 1) {
+    data = new Float32Array(group.reduce((n, s) => n + s.data.length, 0));
+    let offset = 0;
+    for (const s of group) {
+      data.set(s.data, offset);
+      offset += s.data.length;
+    }
+    dims = [group.reduce((n, s) => n + (s.dims[0] ?? 1), 0), ...first.dims.slice(1)];
+  }
+  let result: ort.InferenceSession.OnnxValueMapType;
+  try {
+    result = await session.run({ [inputName]: new ort.Tensor('float32', data, dims) }, [outputName]);
+  } catch (error) {
+    if (group.length > 1) return null;
+    throw error;
+  }
+  const out = result[outputName];
+  try {
+    if (group.length > 1 && out.dims[0] !== dims[0]) return null;
+    const values = out.type === 'float32' ? (out.data as Float32Array) : Float32Array.from(out.data as ArrayLike<number>);
+    const width = out.dims.length > 0 ? out.dims[out.dims.length - 1] : 1;
+    // Each sample's rows are its share of the output.
+    const perSample = values.length / group.length;
+    return group.map((_, k) => rowsTop1(values.subarray(k * perSample, (k + 1) * perSample), width));
+  } finally {
+    out.dispose();
+  }
 }
 
 /** Share of rows (percent) where both models pick the same class. */

@@ -63,6 +63,8 @@ export interface CompileReport {
   unsupportedOps: { node: string; opType: string; reason: string }[];
   bundle?: { path: string; bytes: number; sha256: string };
   durationMs: number;
+  /** Where the time went (ms): load, calibration set, baseline, calibrate, candidates, sensitivity, prune, latency, bundle. */
+  phasesMs: Record<string, number>;
 }
 
 const pct = (v: number | undefined): string => (v === undefined ? '-' : `${v.toFixed(2)}%`);
@@ -77,7 +79,7 @@ function pad(rows: string[][]): string[] {
 /** The report as text for a terminal. */
 export function renderCompileReport(r: CompileReport): string {
   const lines = [
-    `compile ${r.model} for ${r.target}: ${r.ok ? 'OK' : 'FAILED'} (${(r.durationMs / 1000).toFixed(1)} s)`,
+    `compile ${r.model} for ${r.target}: ${r.ok ? 'OK' : 'FAILED'} (${(r.durationMs / 1000).toFixed(1)} s: ${Object.entries(r.phasesMs).filter(([, ms]) => ms >= 50).map(([phase, ms]) => `${phase} ${(ms / 1000).toFixed(1)}`).join(', ')})`,
     `  opset ${r.opset.source} -> ${r.opset.compiled}${r.opset.rewritten.length ? ` (${r.opset.rewritten.length} nodes rewritten)` : ''}; cleanup: ${r.cleanup.filter((c) => c.modified).map((c) => c.pass).join(', ') || 'nothing to do'}`,
   ];
   if (r.calibration) {

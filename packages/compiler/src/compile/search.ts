@@ -39,6 +39,8 @@ export interface SearchOptions {
   maxExcludedLayers?: number;
   session: SessionOptions;
   latency: LatencyOptions;
+  /** Wall time per search phase (ms) is added here. */
+  phases?: Record<string, number>;
 }
 
 export interface SearchResult {
@@ -62,11 +64,19 @@ function feeds(model: Model, samples: readonly Sample[]): CalibrationFeed[] {
 
 export async function searchCandidates(options: SearchOptions): Promise<SearchResult> {
   const { reference, measurement, labeled, maxAccuracyDrop } = options;
+  const phases = options.phases ?? {};
+  let mark = performance.now();
+  const lap = (phase: string): void => {
+    const now = performance.now();
+    phases[phase] = Math.round((phases[phase] ?? 0) + now - mark);
+    mark = now;
+  };
   const models = new Map<string, MeasuredCandidate>();
   const results = new Map<string, CandidateResult>();
   const sessions: ort.InferenceSession[] = [];
   const baseline = await measureCandidate(await buildCandidate(reference, { precision: 'fp32' }, undefined), measurement, options.session);
   sessions.push(baseline.session);
+  lap('baseline');
   const metricOf = (c: MeasuredCandidate): { accuracy?: number; agreement: number; metric: number } => {
     const agree = agreement(baseline.predictions!, c.predictions!);
     if (!labeled) return { agreement: agree, metric: agree };
@@ -76,7 +86,10 @@ export async function searchCandidates(options: SearchOptions): Promise<SearchRe
   const baselineMetric = metricOf(baseline).metric;
   const int8 = options.requested === 'int8';
   const quantizable = int8 ? staticQuantizationTargets(reference) : [];
-  const calibration = await calibrateModel(reference, feeds(reference, options.calibration), { tensors: quantizable });
+  // Histograms only when a method needs them; minmax alone is summarized inside onnxruntime.
+  const histograms = options.methods.some((m) => m !== 'minmax');
+  const calibration = await calibrateModel(reference, feeds(reference, options.calibration), { tensors: quantizable, histograms });
+  lap('calibrate');
 
   let nextId = 0;
   const add = async (config: CandidateConfig, model: Model, data: CalibrationData | undefined): Promise<CandidateResult> => {
@@ -117,6 +130,7 @@ export async function searchCandidates(options: SearchOptions): Promise<SearchRe
   } else if (options.requested === 'fp16') {
     precisionResults.push(await add({ precision: 'fp16' }, reference, undefined));
   }
+  lap('candidates');
 
   // Stage 2: keep the most sensitive layers in float when no int8 variant fits.
   let sensitivity: SearchResult['sensitivity'];
@@ -149,6 +163,8 @@ export async function searchCandidates(options: SearchOptions): Promise<SearchRe
     }
   }
 
+  lap('sensitivity');
+
   // Stage 3: pruned versions of the best configuration (and of fp32 when it may be chosen).
   if (options.prune) {
     for (const ratio of [options.prune.ratio, options.prune.ratio / 2]) {
@@ -164,7 +180,7 @@ export async function searchCandidates(options: SearchOptions): Promise<SearchRe
         continue;
       }
       if (int8 && bestConfig) {
-        const data = await calibrateModel(pruned, feeds(pruned, options.calibration), { tensors: staticQuantizationTargets(pruned) });
+        const data = await calibrateModel(pruned, feeds(pruned, options.calibration), { tensors: staticQuantizationTargets(pruned), histograms });
         await add({ ...bestConfig, prune }, pruned, data);
       } else if (options.requested === 'fp16') {
         await add({ precision: 'fp16', prune }, pruned, undefined);
@@ -172,6 +188,8 @@ export async function searchCandidates(options: SearchOptions): Promise<SearchRe
       if (options.fp32Fallback || options.requested === 'fp32') await add({ precision: 'fp32', prune }, pruned, undefined);
     }
   }
+
+  lap('prune');
 
   // fp32 itself, as a fallback (or as the request).
   if (options.fp32Fallback || options.requested === 'fp32') {
@@ -196,6 +214,7 @@ export async function searchCandidates(options: SearchOptions): Promise<SearchRe
   });
   for (const r of results.values()) if (r.config.precision === 'fp32' && !r.config.prune) r.latencyMs = baselineLatency;
   for (const s of sessions) if (s !== baseline.session && ![...models.values()].some((m) => m.session === s)) await s.release();
+  lap('latency');
 
   const candidates = [...results.values()];
   const fitting = candidates.filter((c) => c.withinBudget);

@@ -19,6 +19,7 @@ export interface CalibratedQuantizeResult extends StaticQuantizeResult {
 
 export async function quantizeStaticCalibrated(model: Model, options: CalibratedQuantizeOptions): Promise<CalibratedQuantizeResult> {
   const { samples, calibrate, ...quantize } = options;
-  const calibration = await calibrateModel(model, samples, { ...calibrate, tensors: staticQuantizationTargets(model, quantize) });
+  const histograms = calibrate?.histograms ?? (quantize.method ?? 'minmax') !== 'minmax';
+  const calibration = await calibrateModel(model, samples, { ...calibrate, histograms, tensors: staticQuantizationTargets(model, quantize) });
   return { ...quantizeStatic(model, { ...quantize, calibration }), calibration };
 }

@@ -27,3 +27,34 @@ test('observes activations in batches and produces manifest calibration statisti
   assert.equal(stats.x.histogram!.counts.reduce((a, c) => a + c, 0), 480);
   assert.ok(stats.y.std.every((v) => v >= 0) && stats.y.histogram!.counts.every((c) => Number.isInteger(c)));
 });
+
+for (const opset of [11, 13, 17, 18]) {
+  test(`without histograms (minmax only, opset ${opset}), onnxruntime summarizes activations to the same min / max / mean / count`, async () => {
+    const b = new GraphBuilder('g');
+    const x = b.input('x', 'float32', ['N', 3, 4, 4]);
+    const c = b.node('Conv', [x, b.initializer('w', seededFloats(4 * 3, 2), [4, 3, 1, 1])], {}, { name: 'conv', outputs: ['c'] });
+    const r = b.node('Relu', [c], {}, { name: 'relu', outputs: ['r'] });
+    const y = b.node('Conv', [r, b.initializer('w2', seededFloats(2 * 4, 3), [2, 4, 1, 1])], {}, { name: 'conv2', outputs: ['y'] });
+    b.output(y);
+    const model = b.build({ opset });
+    const samples = Array.from({ length: 7 }, (_, i) => ({ x: { data: seededFloats(48, i + 10).map((v) => v * (1 + i)), dims: [1, 3, 4, 4] } }));
+    const full = await calibrateModel(model, samples, { batchSize: 3, tensors: ['x', 'c', 'r', 'y'] });
+    const summary = await calibrateModel(model, samples, { batchSize: 3, tensors: ['x', 'c', 'r', 'y'], histograms: false });
+    for (const name of ['x', 'c', 'r', 'y']) {
+      const a = full.histograms.get(name)!;
+      const s = summary.histograms.get(name)!;
+      assert.equal(s.count, a.count, name);
+      assert.ok(Math.abs(s.min - a.min) < 1e-6 && Math.abs(s.max - a.max) < 1e-6, `${name}: [${s.min}, ${s.max}] vs [${a.min}, ${a.max}]`);
+      assert.ok(Math.abs(s.mean - a.mean) < 1e-5 && Math.abs(s.std - a.std) < 1e-4, `${name}: mean ${s.mean} vs ${a.mean}, std ${s.std} vs ${a.std}`);
+      assert.deepEqual(s.quantizationRange({ method: 'minmax' }), [s.min, s.max]);
+    }
+    // Intermediates have no bins: percentile / entropy refuse rather than invent a range.
+    assert.equal(summary.histograms.get('c')!.summaryOnly, true);
+    assert.throws(() => summary.histograms.get('c')!.quantizationRange({ method: 'percentile' }), /need histograms/);
+    // The model's input and output keep full histograms for the manifest's drift statistics.
+    assert.equal(summary.histograms.get('x')!.summaryOnly, false);
+    assert.equal(summary.histograms.get('y')!.summaryOnly, false);
+    const stats = calibrationStatistics(summary, { bins: 8 });
+    assert.equal(stats.x.histogram!.counts.reduce((sum, k) => sum + k, 0), 7 * 48);
+  });
+}

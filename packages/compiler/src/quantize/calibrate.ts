@@ -6,7 +6,7 @@ import type { Calibration, TensorStats } from '@edgeloop/bundle';
 import { CalibrationError } from '../errors.js';
 import { DataType } from '../ir/data-type.js';
 import { encodeModel } from '../ir/serde.js';
-import type { Model, ValueInfo } from '../ir/types.js';
+import type { Model, Node, ValueInfo } from '../ir/types.js';
 import { valueTypes } from '../passes/graph-rewrite.js';
 import { ActivationHistogram } from './histogram.js';
 
@@ -23,6 +23,13 @@ export interface CalibrateOptions {
   /** Bins of the histograms in the manifest statistics (default 64). */
   statisticsBins?: number;
   intraOpNumThreads?: number;
+  /**
+   * Fill histograms for the observed tensors (default true; 'percentile' and 'entropy' ranges need
+   * them). When false, only minmax ranges are wanted: onnxruntime reduces each observed activation
+   * to min / max / sum / sum of squares / size inside the graph, so the activations are neither
+   * copied out nor binned. Model inputs and outputs are always histogrammed (drift statistics).
+   */
+  histograms?: boolean;
 }
 
 /** Per-channel running sums for the model's inputs and outputs. */
@@ -64,11 +71,20 @@ function addChannelSums(sums: ChannelSums, data: Float32Array, dims: readonly nu
   }
   const channels = dims[sums.axis];
   const inner = dims.slice(sums.axis + 1).reduce((a, b) => a * b, 1);
-  for (let i = 0; i < data.length; i++) {
-    const c = Math.floor(i / inner) % channels;
-    sums.sum[c] += data[i];
-    sums.sumSquares[c] += data[i] * data[i];
-    sums.count[c]++;
+  // Contiguous runs of `inner` values share a channel.
+  for (let start = 0, block = 0; start < data.length; start += inner, block++) {
+    const c = block % channels;
+    let sum = 0;
+    let sumSquares = 0;
+    const end = Math.min(data.length, start + inner);
+    for (let i = start; i < end; i++) {
+      const v = data[i];
+      sum += v;
+      sumSquares += v * v;
+    }
+    sums.sum[c] += sum;
+    sums.sumSquares[c] += sumSquares;
+    sums.count[c] += end - start;
   }
 }
 
@@ -113,12 +129,33 @@ export async function calibrateModel(
   const types = valueTypes(model);
   const observed = [...new Set([...targets, ...outputs])].filter((n) => !inputNames.has(n));
   const existingOutputs = new Set(outputs);
-  const extraOutputs: ValueInfo[] = observed.filter((n) => !existingOutputs.has(n)).map((name) => {
+  const withHistograms = options.histograms !== false;
+  // Tensors copied out whole (histogrammed) and tensors summarized inside the graph.
+  const fetched = observed.filter((n) => withHistograms || existingOutputs.has(n));
+  const summarized = withHistograms ? [] : observed.filter((n) => !existingOutputs.has(n));
+  const checkFloat = (name: string): ValueInfo['type'] => {
     const info = types.get(name);
     if (!info || info.elemType !== DataType.FLOAT) throw new CalibrationError(`cannot calibrate '${name}': not a float tensor of the model`);
-    return { name, type: { kind: 'tensor', elemType: DataType.FLOAT, shape: info.shape } };
+    return { kind: 'tensor', elemType: DataType.FLOAT, shape: info.shape };
+  };
+  const extraOutputs: ValueInfo[] = fetched.filter((n) => !existingOutputs.has(n)).map((name) => ({ name, type: checkFloat(name) }));
+  const summaryNodes: Node[] = [];
+  const summaryOutputs = summarized.map((name, i) => {
+    checkFloat(name);
+    const out = { min: `__edgeloop_calib_${i}_min`, max: `__edgeloop_calib_${i}_max`, sum: `__edgeloop_calib_${i}_sum`, sumSquares: `__edgeloop_calib_${i}_sumsq`, size: `__edgeloop_calib_${i}_size` };
+    // No axes: every Reduce* reduces all dimensions in every opset (axes became an input in 13/18).
+    const reduce = (opType: string, output: string): Node => ({
+      name: `${output}_node`, opType, domain: '', inputs: [name], outputs: [output], attributes: { keepdims: { type: 'int', value: 0 } },
+    });
+    summaryNodes.push(
+      reduce('ReduceMin', out.min), reduce('ReduceMax', out.max), reduce('ReduceSum', out.sum), reduce('ReduceSumSquare', out.sumSquares),
+      { name: `${out.size}_node`, opType: 'Size', domain: '', inputs: [name], outputs: [out.size], attributes: {} },
+    );
+    for (const o of [out.min, out.max, out.sum, out.sumSquares]) extraOutputs.push({ name: o, type: { kind: 'tensor', elemType: DataType.FLOAT, shape: [] } });
+    extraOutputs.push({ name: out.size, type: { kind: 'tensor', elemType: DataType.INT64, shape: [] } });
+    return { name, ...out };
   });
-  const copy: Model = { ...model, graph: { ...graph, outputs: [...graph.outputs, ...extraOutputs] } };
+  const copy: Model = { ...model, graph: { ...graph, nodes: [...graph.nodes, ...summaryNodes], outputs: [...graph.outputs, ...extraOutputs] } };
   const session = await ort.InferenceSession.create(encodeModel(copy), {
     graphOptimizationLevel: 'basic',
     ...(options.intraOpNumThreads === undefined ? {} : { intraOpNumThreads: options.intraOpNumThreads }),
@@ -152,9 +189,13 @@ export async function calibrateModel(
       observe(v.name, t.data, t.dims);
     }
     const results = await session.run(feeds);
-    for (const name of observed) {
+    for (const name of fetched) {
       const r = results[name];
       observe(name, r.data as Float32Array, r.dims);
+    }
+    const scalar = (name: string): number => Number((results[name].data as Float32Array | BigInt64Array)[0]);
+    for (const s of summaryOutputs) {
+      histograms.get(s.name)?.addSummary({ min: scalar(s.min), max: scalar(s.max), sum: scalar(s.sum), sumSquares: scalar(s.sumSquares), count: scalar(s.size) });
     }
   };
   try {

@@ -24,6 +24,8 @@ export class ActivationHistogram {
   count = 0;
   sum = 0;
   sumSquares = 0;
+  /** True when some values were folded in by summary only (no bins): only 'minmax' ranges then. */
+  summaryOnly = false;
 
   constructor(bins = 2048) {
     if (bins < 4 || bins % 4 !== 0) throw new RangeError(`histogram bins must be a multiple of 4, got ${bins}`);
@@ -64,6 +66,23 @@ export class ActivationHistogram {
       else if (b < 0) b = 0;
       counts[b]++;
     }
+  }
+
+  /**
+   * Folds in a batch known only by its extremes and sums (computed inside onnxruntime when only
+   * minmax ranges are wanted, so the activations never leave it).
+   */
+  addSummary(summary: { min: number; max: number; sum: number; sumSquares: number; count: number }): void {
+    if (summary.count === 0) return;
+    if (![summary.min, summary.max, summary.sum, summary.sumSquares].every(Number.isFinite)) {
+      throw new RangeError('calibration data holds NaN or infinite values');
+    }
+    this.summaryOnly = true;
+    this.min = Math.min(this.min, summary.min);
+    this.max = Math.max(this.max, summary.max);
+    this.count += summary.count;
+    this.sum += summary.sum;
+    this.sumSquares += summary.sumSquares;
   }
 
   /** Doubles the covered interval, merging pairs of bins into the middle half. */
@@ -125,6 +144,7 @@ export class ActivationHistogram {
   quantizationRange(options: RangeOptions): [number, number] {
     if (this.count === 0) return [0, 0];
     if (options.method === 'minmax') return [this.min, this.max];
+    if (this.summaryOnly) throw new RangeError(`'${options.method}' ranges need histograms; this tensor was calibrated for minmax only`);
     if (options.method === 'entropy') {
       // Each side gets its own KL search. One search over |x| lets the denser side pick the
       // threshold for both: an image input normalized to [-0.42, 2.82] has most pixels at -0.42
