@@ -33,6 +33,8 @@ export interface ClassifyOptions {
   outputKind?: 'logits' | 'probabilities' | 'auto';
 }
 
+let scratch = new Float64Array(1024);
+
 /** Numerically stable softmax (subtracts the maximum first). */
 export function softmax(logits: ArrayLike<number>, out: Float32Array = new Float32Array(logits.length)): Float32Array {
   const n = logits.length;
@@ -48,7 +50,9 @@ export function softmax(logits: ArrayLike<number>, out: Float32Array = new Float
     return out;
   }
   let sum = 0;
-  const exps = new Float64Array(n);
+  // Scratch reused call after call (softmax runs to completion synchronously, so nothing shares it).
+  if (scratch.length < n) scratch = new Float64Array(n);
+  const exps = scratch;
   for (let i = 0; i < n; i++) {
     const e = max === Infinity ? (logits[i] === Infinity ? 1 : 0) : Math.exp(logits[i] - max);
     exps[i] = e;
