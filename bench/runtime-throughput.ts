@@ -223,6 +223,31 @@ async function main(): Promise<void> {
     await bare.release();
     console.log(`  load average now ${load()}`);
 
+    // --- long run memory (digits, before the MobileNet model inflates the heap) ---
+    const rss: number[] = [];
+    let frames = 0;
+    const start = performance.now();
+    await new Runner({
+      engine,
+      source: new FolderSource({ path: folder, loop: true }),
+      maxFrames: longFrames,
+      summaryIntervalMs: 0,
+      onFrame: () => {
+        frames++;
+        if (frames % 1000 === 0) rss.push(process.memoryUsage.rss());
+      },
+    }).run();
+    const seconds = (performance.now() - start) / 1000;
+    // Allocators and sharp's operation cache grow to a plateau early; a leak keeps climbing, so
+    // compare the second half of the run with itself.
+    const half = rss.slice(Math.floor(rss.length / 2));
+    const growth = half[half.length - 1] - half[0];
+    const perThousand = half.length > 1 ? growth / (half.length - 1) : 0;
+    console.log(`  long run: ${frames} frames in ${seconds.toFixed(1)} s (${(frames / seconds).toFixed(0)} fps); rss every 1000 frames (MiB): ${rss.map(mb).join(' ')}`);
+    console.log(
+      `  rss: first ${mb(rss[0])} MiB, max ${mb(Math.max(...rss))} MiB, last ${mb(rss[rss.length - 1])} MiB; second half grew ${mb(growth)} MiB ` +
+        `(${(perThousand / 1024).toFixed(0)} KiB per 1000 frames; ratio last/first of second half ${(half[half.length - 1] / half[0]).toFixed(3)})`,
+    );
     // --- MobileNet-v1-style (run time dominates) ---
     const mobilePath = join(dir, 'mobilenet.edgeloop');
     await bundleModel({
@@ -250,31 +275,6 @@ async function main(): Promise<void> {
     await mobile.release();
     console.log(`  load average now ${load()}`);
 
-    // --- long run memory ---
-    const rss: number[] = [];
-    let frames = 0;
-    const start = performance.now();
-    await new Runner({
-      engine,
-      source: new FolderSource({ path: folder, loop: true }),
-      maxFrames: longFrames,
-      summaryIntervalMs: 0,
-      onFrame: () => {
-        frames++;
-        if (frames % 1000 === 0) rss.push(process.memoryUsage.rss());
-      },
-    }).run();
-    const seconds = (performance.now() - start) / 1000;
-    // Allocators and sharp's operation cache grow to a plateau early; a leak keeps climbing, so
-    // compare the second half of the run with itself.
-    const half = rss.slice(Math.floor(rss.length / 2));
-    const growth = half[half.length - 1] - half[0];
-    const perThousand = half.length > 1 ? growth / (half.length - 1) : 0;
-    console.log(`  long run: ${frames} frames in ${seconds.toFixed(1)} s (${(frames / seconds).toFixed(0)} fps); rss every 1000 frames (MiB): ${rss.map(mb).join(' ')}`);
-    console.log(
-      `  rss: first ${mb(rss[0])} MiB, max ${mb(Math.max(...rss))} MiB, last ${mb(rss[rss.length - 1])} MiB; second half grew ${mb(growth)} MiB ` +
-        `(${(perThousand / 1024).toFixed(0)} KiB per 1000 frames; ratio last/first of second half ${(half[half.length - 1] / half[0]).toFixed(3)})`,
-    );
     await engine.release();
   } finally {
     await rm(dir, { recursive: true, force: true });
