@@ -10,16 +10,22 @@ import type { AuthenticateError, Client } from 'aedes';
 
 import { mayPublish, maySubscribe } from './auth/acl.js';
 import type { BundleAssignments, Identity } from './auth/acl.js';
-import { loadCredentials, verifySecret } from './auth/credentials.js';
-import type { CredentialFile } from './auth/credentials.js';
+import { CredentialVerifier } from './auth/credentials.js';
+import type { CredentialVerifierStats } from './auth/credentials.js';
 import { BrokerError } from './errors.js';
 import { DropCounter } from './schemas.js';
 
 export const DEFAULT_MAX_PACKET_BYTES = 1024 * 1024;
 
 export interface BrokerOptions {
-  /** Server data dir holding auth/credentials.json (re-read on every CONNECT, so new devices work at once). */
+  /**
+   * Server data dir holding auth/credentials.json. The parsed file is cached and read again when it
+   * changes on disk (checked on every CONNECT), so devices provisioned or revoked meanwhile, by
+   * this process or another, count at once.
+   */
   dataDir: string;
+  /** Most scrypt password checks running at once (default 2); further CONNECTs wait their turn. */
+  maxConcurrentAuthChecks?: number;
   host?: string;
   /** 0 = any free port. */
   port?: number;
@@ -37,6 +43,10 @@ export interface RunningBroker {
   readonly aedes: Aedes;
   /** Refused connects, publishes and subscriptions by reason. */
   readonly refusals: DropCounter;
+  /** Credential file loads, scrypt checks, cache hits (see CredentialVerifier). */
+  readonly authStats: CredentialVerifierStats;
+  /** Drops the cached credential file and verified secrets (after rotating or revoking credentials). */
+  reloadCredentials(): void;
   setAssignments(assignments: BundleAssignments): void;
   close(): Promise<void>;
 }
@@ -49,6 +59,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   const maxPacketBytes = options.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES;
   let assignments = options.assignments ?? NOBODY;
   const refusals = new DropCounter();
+  const verifier = new CredentialVerifier(options.dataDir, { maxConcurrentChecks: options.maxConcurrentAuthChecks });
 
   const aedes = await Aedes.createBroker({
     // A device on a slow link must not stall delivery to everyone else.
@@ -62,8 +73,8 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
         error.returnCode = code;
         done(error, false);
       };
-      loadCredentials(options.dataDir)
-        .then((file: CredentialFile) => verifySecret(file, username, password))
+      // A check still queued when the client has gone (connect timeout, reconnect) is not run.
+      verifier.verify(username, password, () => client.closed)
         .then((role) => {
           if (role === null) return fail(username === undefined ? 5 : 4, username === undefined ? 'connect:anonymous' : 'connect:bad-credentials');
           // A device's client id must be its own id: no session takeover of another device.
@@ -133,6 +144,10 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     url: `${scheme}://${host}:${port}`,
     aedes,
     refusals,
+    authStats: verifier.stats,
+    reloadCredentials() {
+      verifier.reload();
+    },
     setAssignments(next) {
       assignments = next;
     },

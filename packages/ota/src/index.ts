@@ -26,9 +26,12 @@ export type { ChunkFrame } from './chunk-frame.js';
 export { MAX_SAMPLE_FRAME_BYTES, decodeSampleFrame, encodeSampleFrame } from './sample-frame.js';
 
 export {
-  DEFAULT_SERVER_USERNAME, credentialsPath, hashSecret, loadCredentials, mosquittoHash, provisionDevice, provisionServer, verifySecret,
+  CredentialVerifier, DEFAULT_SERVER_USERNAME, credentialsPath, hashSecret, loadCredentials, mosquittoHash, provisionDevice, provisionServer,
+  revokeCredentials, verifySecret,
 } from './auth/credentials.js';
-export type { CredentialFile, IssuedCredentials, Role, StoredCredential } from './auth/credentials.js';
+export type {
+  CredentialFile, CredentialVerifierOptions, CredentialVerifierStats, IssuedCredentials, Role, StoredCredential,
+} from './auth/credentials.js';
 export { isValidFilter, mayPublish, maySubscribe } from './auth/acl.js';
 export type { BundleAssignments, Identity } from './auth/acl.js';
 export { mosquittoAclFile, mosquittoPasswordFile, writeMosquittoFiles } from './auth/mosquitto.js';
