@@ -13,14 +13,19 @@ export interface ChunkFrame {
 
 export function encodeChunkFrame(frame: ChunkFrame): Buffer {
   const out = Buffer.allocUnsafe(CHUNK_HEADER_BYTES + frame.data.byteLength);
+  writeChunkHeader(out, frame);
+  out.set(frame.data, CHUNK_HEADER_BYTES);
+  return out;
+}
+
+/** Writes the 48-byte header into the start of `out` (the server reads the chunk in behind it). */
+export function writeChunkHeader(out: Buffer, frame: Omit<ChunkFrame, 'data'>): void {
   out.write(CHUNK_MAGIC, 0, 'latin1');
   out.writeUInt8(CHUNK_FRAME_VERSION, 4);
   out.fill(0, 5, 8);
   out.writeUInt32BE(frame.index, 8);
   out.writeUInt32BE(frame.totalChunks, 12);
   if (Buffer.from(frame.bundleSha256, 'hex').copy(out, 16) !== 32) throw new TypeError('bundleSha256 must be 64 hex characters');
-  out.set(frame.data, CHUNK_HEADER_BYTES);
-  return out;
 }
 
 /** Parses a frame without copying the data; null when the header is not a version-1 chunk frame. */

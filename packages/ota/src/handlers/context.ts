@@ -3,13 +3,19 @@
 import type { DropCounter } from '../schemas.js';
 import type { InstallEvent, ReportedState, DeviceStatus, Telemetry } from '../schemas.js';
 import type { FleetStore } from '../server/store.js';
+import type { ChunkCoalescer } from '../server/chunk-coalescer.js';
 import type { ChunkReader } from '../server/chunk-reader.js';
 import type { SampleStore } from '../server/sample-store.js';
 
 export interface ServerStats {
+  /** Chunk indices asked for in valid requests (each index of each request). */
+  chunksRequested: number;
+  /** Of those, answered by a recent copy already sent on the bundle's topic (not sent again). */
+  chunksCoalesced: number;
+  /** Chunk copies published. */
   chunksServed: number;
   bytesServed: number;
-  /** Chunk payload bytes served per device (each request is answered for its requester). */
+  /** Chunk payload bytes published per device whose request caused the copy. */
   bytesServedByDevice: Map<string, number>;
 }
 
@@ -23,6 +29,7 @@ export type ServerEvent =
 export interface HandlerContext {
   store: FleetStore;
   chunks: ChunkReader;
+  coalescer: ChunkCoalescer;
   samples: SampleStore;
   publish(topic: string, payload: Buffer, options: { qos: 0 | 1; retain?: boolean }): Promise<void>;
   dropped: DropCounter;

@@ -6,6 +6,7 @@ export const handleState: Handler = async (ctx, deviceId, payload) => {
   if (payload.byteLength === 0) return;
   const decoded = decodeJson(ReportedStateSchema, payload, 'state');
   if (!decoded.ok) return ctx.dropped.count(decoded.reason);
+  if (decoded.value.phase !== 'downloading') ctx.coalescer.forget(deviceId);
   await ctx.store.recordReported(deviceId, decoded.value);
   ctx.emit({ type: 'state', deviceId, state: decoded.value });
 };

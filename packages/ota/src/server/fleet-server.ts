@@ -16,6 +16,7 @@ import type { HandlerContext, ServerEvent, ServerStats } from '../handlers/index
 import { DropCounter, encodeJson } from '../schemas.js';
 import type { DesiredState } from '../schemas.js';
 import { deviceTopic, serverSubscriptions } from '../topics.js';
+import { ChunkCoalescer, DEFAULT_COALESCE_WINDOW_MS } from './chunk-coalescer.js';
 import { ChunkReader } from './chunk-reader.js';
 import { SampleStore } from './sample-store.js';
 import { FleetStore } from './store.js';
@@ -35,6 +36,12 @@ export interface FleetServerOptions {
    * acl_file and send it SIGHUP); the embedded broker reads the store directly and needs nothing.
    */
   onAssignmentsChanged?: (assignments: Map<string, string[]>) => Promise<void>;
+  /**
+   * A chunk copy sent on a bundle's topic answers other devices' first requests for the same chunk
+   * for this long (default 2000 ms; below the devices' request timeout, default 5 s). 0 turns
+   * request coalescing off: every request is answered with its own copy (§chunk-request).
+   */
+  coalesceMs?: number;
 }
 
 export interface FleetServerEvents {
@@ -45,8 +52,9 @@ export class FleetServer extends EventEmitter<FleetServerEvents> {
   readonly store: FleetStore;
   readonly samples: SampleStore;
   readonly dropped = new DropCounter();
-  readonly stats: ServerStats = { chunksServed: 0, bytesServed: 0, bytesServedByDevice: new Map() };
+  readonly stats: ServerStats = { chunksRequested: 0, chunksCoalesced: 0, chunksServed: 0, bytesServed: 0, bytesServedByDevice: new Map() };
   private readonly chunks: ChunkReader;
+  private readonly coalescer: ChunkCoalescer;
   private client: MqttClient | undefined;
   private attempt = 0;
 
@@ -55,6 +63,7 @@ export class FleetServer extends EventEmitter<FleetServerEvents> {
     this.store = new FleetStore(options.dataDir, chunkBytesFor(options.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES, options.chunkBytes));
     this.samples = new SampleStore(join(options.dataDir, 'samples'));
     this.chunks = new ChunkReader(this.store);
+    this.coalescer = new ChunkCoalescer({ windowMs: options.coalesceMs ?? DEFAULT_COALESCE_WINDOW_MS });
   }
 
   async start(): Promise<void> {
@@ -74,6 +83,7 @@ export class FleetServer extends EventEmitter<FleetServerEvents> {
     const ctx: HandlerContext = {
       store: this.store,
       chunks: this.chunks,
+      coalescer: this.coalescer,
       samples: this.samples,
       publish: async (topic, payload, opts) => {
         await client.publishAsync(topic, payload, { qos: opts.qos, retain: opts.retain ?? false });
