@@ -62,6 +62,23 @@ describe('edgeloop compile', () => {
     assert.equal(report.bundle, undefined, 'no --out: report only');
   });
 
+  it('--reduce-range on / off / auto decides which int8 weights get 7 bits, and the report says which', () => {
+    const reduced = (mode: string): string[][] => {
+      const r = edgeloop(['compile', DIGITS, '--calibration', calib, '--json', '--precision', 'int8', '--max-accuracy-drop', '100', '--reduce-range', mode, ...quick], dir);
+      assert.equal(r.status, 0, r.stderr);
+      const report = JSON.parse(r.stdout) as { candidates: { config: { precision: string }; reducedRange?: string[] }[] };
+      return report.candidates.filter((c) => c.config.precision === 'int8').map((c) => c.reducedRange ?? []);
+    };
+    const on = reduced('on');
+    const off = reduced('off');
+    assert.ok(on.length >= 4 && on.every((nodes) => nodes.length >= 3), `every conv/gemm at 7 bits: ${JSON.stringify(on)}`);
+    assert.ok(off.every((nodes) => nodes.length === 0), JSON.stringify(off));
+    const auto = reduced('auto');
+    assert.ok(auto.every((nodes, i) => nodes.length <= on[i].length));
+    const bad = edgeloop(['compile', DIGITS, '--calibration', calib, '--reduce-range', 'sometimes'], dir);
+    assert.equal(bad.status, 2);
+  });
+
   it('an impossible budget exits non-zero, says so, and writes no bundle', () => {
     const out = join(dir, 'never.bundle');
     const r = edgeloop(['compile', DIGITS, '-o', out, '--key', keys.key, '--calibration', calib, '--precision', 'int8', '--max-accuracy-drop', '-1', ...quick], dir);

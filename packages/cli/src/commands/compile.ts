@@ -15,6 +15,7 @@ interface CompileArgs extends PreprocessingFlags {
   precision?: 'int8' | 'fp16' | 'fp32';
   calibration: string;
   'calibration-method'?: 'minmax' | 'percentile' | 'entropy';
+  'reduce-range': 'auto' | 'on' | 'off';
   'calibration-limit': number;
   eval?: string;
   'max-accuracy-drop': number;
@@ -43,6 +44,7 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
         .option('precision', { choices: ['int8', 'fp16', 'fp32'] as const, describe: "Force a precision (default: the profile's; then fp32 is no fallback)" })
         .option('calibration', { type: 'string', demandOption: true, describe: 'Folder of images, or of .bin / .npy float32 tensors' })
         .option('calibration-method', { choices: ['minmax', 'percentile', 'entropy'] as const, describe: 'Only this range method (default: search all three)' })
+        .option('reduce-range', { choices: ['auto', 'on', 'off'] as const, default: 'auto' as const, describe: '7-bit int8 weights: auto = where x86 u8s8 kernels without VNNI could saturate (see docs/compile.md)' })
         .option('calibration-limit', { type: 'number', default: DEFAULT_CALIBRATION_LIMIT, describe: 'Most calibration samples to use' })
         .option('eval', { type: 'string', describe: 'Labeled folder (<class>/<image>): budget on top-1 accuracy instead of agreement' })
         .option('max-accuracy-drop', { type: 'number', default: DEFAULT_MAX_ACCURACY_DROP, describe: 'Points of top-1 accuracy (or agreement with fp32) the compiled model may lose' })
@@ -75,6 +77,7 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
       ...(args.out ? { outPath: args.out, privateKeyPem: await loadPrivateKey(args.key as string) } : {}),
       ...(args.precision ? { precision: args.precision } : {}),
       ...(args['calibration-method'] ? { calibrationMethod: args['calibration-method'] } : {}),
+      reduceRange: args['reduce-range'] === 'auto' ? 'auto' : args['reduce-range'] === 'on',
       ...(args.eval ? { eval: args.eval } : {}),
       ...(args.prune !== undefined ? { prune: { mode: args['prune-mode'], ratio: args.prune } } : {}),
       ...(args['max-excluded-layers'] !== undefined ? { maxExcludedLayers: args['max-excluded-layers'] } : {}),

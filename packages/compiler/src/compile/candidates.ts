@@ -48,8 +48,9 @@ export function pruneStep(prune: NonNullable<CandidateConfig['prune']>): Pipelin
 }
 
 /** Quantizer options for an int8 candidate. */
-export function quantizeOptions(config: CandidateConfig, calibration: CalibrationData): StaticQuantizeOptions {
+export function quantizeOptions(config: CandidateConfig, calibration: CalibrationData, tuning: QuantizeTuning = {}): StaticQuantizeOptions {
   return {
+    ...tuning,
     calibration,
     method: config.method ?? 'minmax',
     perChannel: config.perChannel !== false,
@@ -58,15 +59,18 @@ export function quantizeOptions(config: CandidateConfig, calibration: Calibratio
   };
 }
 
+/** Quantizer settings shared by every candidate of a search. */
+export type QuantizeTuning = Pick<StaticQuantizeOptions, 'reduceRange'>;
+
 /**
  * Runs a candidate's precision step on `model` (already pruned when the config prunes):
  * int8 static QDQ from `calibration`, fp16 conversion, or nothing for fp32.
  */
-export async function buildCandidate(model: Model, config: CandidateConfig, calibration: CalibrationData | undefined): Promise<BuiltCandidate> {
+export async function buildCandidate(model: Model, config: CandidateConfig, calibration: CalibrationData | undefined, tuning: QuantizeTuning = {}): Promise<BuiltCandidate> {
   const steps: PipelineStep[] = [];
   if (config.precision === 'int8') {
     if (!calibration) throw new Error('int8 needs calibration data');
-    steps.push({ pass: 'quantize-static', options: quantizeOptions(config, calibration) });
+    steps.push({ pass: 'quantize-static', options: quantizeOptions(config, calibration, tuning) });
   } else if (config.precision === 'fp16') {
     steps.push({ pass: 'convert-fp16', options: {} });
   }

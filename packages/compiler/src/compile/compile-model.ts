@@ -46,6 +46,8 @@ export interface CompileOptions {
   calibration: string;
   /** Only this calibration method (default: the search tries minmax, percentile and entropy). */
   calibrationMethod?: RangeMethod;
+  /** 7-bit int8 weights: 'auto' (default) where x86 u8s8 kernels without VNNI could saturate, or always / never. */
+  reduceRange?: boolean | 'auto';
   calibrationLimit?: number;
   /** Labeled folder (class sub-folders): the budget is then on top-1 accuracy. */
   eval?: string;
@@ -170,6 +172,7 @@ export async function compileModel(options: CompileOptions): Promise<CompileResu
     ...(options.prune ? { prune: options.prune } : {}),
     ...(options.maxExcludedLayers === undefined ? {} : { maxExcludedLayers: options.maxExcludedLayers }),
     phases,
+    ...(options.reduceRange === undefined ? {} : { reduceRange: options.reduceRange }),
   });
   mark = performance.now();
   const chosen = search.chosen ? search.candidates.find((c) => c.id === search.chosen) : undefined;

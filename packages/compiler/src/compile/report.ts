@@ -33,6 +33,8 @@ export interface CandidateResult {
   sizeBytes: number;
   /** Ops left in float by the quantizer, with reasons. */
   floatOps?: { node: string; opType: string; reason: string }[];
+  /** int8: nodes whose weights got 7 bits (reduce-range). */
+  reducedRange?: string[];
   /** Why this candidate could not be built or run (it is then not within budget). */
   error?: string;
 }

@@ -39,6 +39,8 @@ export interface SearchOptions {
   maxExcludedLayers?: number;
   session: SessionOptions;
   latency: LatencyOptions;
+  /** Weight range of int8 candidates (see StaticQuantizeOptions.reduceRange; default 'auto'). */
+  reduceRange?: boolean | 'auto';
   /** Wall time per search phase (ms) is added here. */
   phases?: Record<string, number>;
 }
@@ -65,6 +67,7 @@ function feeds(model: Model, samples: readonly Sample[]): CalibrationFeed[] {
 export async function searchCandidates(options: SearchOptions): Promise<SearchResult> {
   const { reference, measurement, labeled, maxAccuracyDrop } = options;
   const phases = options.phases ?? {};
+  const tuning = options.reduceRange === undefined ? {} : { reduceRange: options.reduceRange };
   let mark = performance.now();
   const lap = (phase: string): void => {
     const now = performance.now();
@@ -97,7 +100,7 @@ export async function searchCandidates(options: SearchOptions): Promise<SearchRe
     const label = candidateLabel(config);
     let result: CandidateResult;
     try {
-      const measured = await measureCandidate(await buildCandidate(model, config, data), measurement, options.session);
+      const measured = await measureCandidate(await buildCandidate(model, config, data, tuning), measurement, options.session);
       sessions.push(measured.session);
       models.set(id, measured);
       const m = metricOf(measured);
@@ -106,6 +109,7 @@ export async function searchCandidates(options: SearchOptions): Promise<SearchRe
         id, label, config, agreement: m.agreement, drop, withinBudget: drop <= maxAccuracyDrop + 1e-9,
         latencyMs: { p50: 0, p95: 0 }, sizeBytes: measured.bytes.byteLength, floatOps: measured.floatOps,
         ...(m.accuracy === undefined ? {} : { accuracy: m.accuracy }),
+        ...(measured.quantization ? { reducedRange: measured.quantization.reducedRange } : {}),
       };
     } catch (error) {
       const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
@@ -143,7 +147,7 @@ export async function searchCandidates(options: SearchOptions): Promise<SearchRe
     for (const q of quantized) {
       const config: CandidateConfig = { ...bestConfig, excluded: names.filter((n) => n !== q.node) };
       try {
-        const alone = await measureCandidate(await buildCandidate(reference, config, calibration), measurement, options.session);
+        const alone = await measureCandidate(await buildCandidate(reference, config, calibration, tuning), measurement, options.session);
         sensitivity.push({ node: q.node, opType: q.opType, agreementDrop: 100 - agreement(baseline.predictions!, alone.predictions!) });
         await alone.session.release();
       } catch (error) {
