@@ -212,7 +212,8 @@ export class Engine implements FrameInferer {
     const slot = this.#free.pop() ?? this.#newSlot();
     let ran = false;
     try {
-      const transform = await this.#preprocess(frame, slot);
+      // Raw frames already at the model size (the batch-1 latency path) need no sharp round trip.
+      const transform = (this.preprocessor.runSync(frame, slot.buffer) ?? (await this.preprocessor.run(frame, { out: slot.buffer }))).transform;
       options?.onInput?.(slot.tensor);
       const afterPre = performance.now();
       if (this.#serving !== ticket) await this.#waitTurn(ticket);
@@ -241,12 +242,6 @@ export class Engine implements FrameInferer {
       if (this.#free.length < MAX_POOLED_BUFFERS) this.#free.push(slot);
       if (--this.#accepted === 0) this.#idle?.();
     }
-  }
-
-  async #preprocess(frame: ImageInput, slot: InputSlot): Promise<ImageTransform> {
-    // Raw frames already at the model size (the batch-1 latency path) need no sharp round trip.
-    const pre = this.preprocessor.runSync(frame, slot.buffer) ?? (await this.preprocessor.run(frame, { out: slot.buffer }));
-    return pre.transform;
   }
 
   #newSlot(): InputSlot {
