@@ -7,7 +7,8 @@
 // (minmax, per-channel), encode, signed bundle with golden pairs.
 // Part 2 runs compileModel end to end (one calibration method, so one int8 candidate next to the
 // fp32 baseline; agreement measured on the calibration set; bundle written) and prints its total.
-// Run: node bench/dist/compile-scale.js   (env: RES=128, IMAGES=256, THREADS=2, WIDTH=1.1, MAX_DROP=100)
+// Part 3 runs compileModel with the default search (all three calibration methods).
+// Run: node bench/dist/compile-scale.js   (env: RES=128, IMAGES=256, THREADS=2, WIDTH=1.1, MAX_DROP=100, ALL_METHODS=1)
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +30,8 @@ const WIDTH = Number(process.env.WIDTH ?? 1.1);
 // a 1-point agreement budget and compile falls into its per-layer sensitivity search (30 extra
 // passes over the calibration set). The default waives the budget to time the pipeline itself.
 const MAX_DROP = Number(process.env.MAX_DROP ?? 100);
+// Part 3 (the default three-method search) runs unless ALL_METHODS=0.
+const ALL_METHODS = process.env.ALL_METHODS !== '0';
 
 const V1_BLOCKS: MobileNetBlock[] = ([
   [64, 1], [128, 2], [128, 1], [256, 2], [256, 1], [512, 2],
@@ -149,6 +152,19 @@ async function main(): Promise<void> {
     console.log(`compile-scale: compileModel (minmax only, ${r.calibration?.samples ?? 0} calibration images, agreement on them, 10 latency runs, max drop ${MAX_DROP} points): ${secs(compileMs)} wall (report durationMs ${r.durationMs}); ok=${r.ok}; fp32 p50 ${r.baseline.latencyMs.p50.toFixed(2)} ms; ${cand}; bundle ${((compiled.bundle?.bytes ?? 0) / 1e6).toFixed(2)} MB; decision: ${r.decision}`);
     console.log(`compile-scale: compileModel phases: ${Object.entries(r.phasesMs).map(([phase, ms]) => `${phase} ${secs(ms)}`).join(', ')}`);
     console.log(`compile-scale: compileModel / hand-run stages = ${(compileMs / manualTotal).toFixed(2)} (the difference is the fp32 + int8 measurement over the calibration set and latency runs); compileModel vs 60 s target: ${(compileMs / 60000).toFixed(2)}`);
+
+    // Part 3: the default search (minmax, percentile and entropy: histograms, 12 int8 candidates).
+    if (ALL_METHODS) {
+      t = performance.now();
+      const all = await compileModel({
+        model: modelPath, calibration: imageDir, calibrationLimit: IMAGES, precision: 'int8',
+        preprocessing: PREPROCESSING, inputShape: [1, 3, RES, RES], threads: THREADS, outPath: join(dir, 'compiled-all.edgeloop'), privateKeyPem,
+        latency: { warmup: 2, runs: 10 }, maxAccuracyDrop: MAX_DROP,
+      });
+      const allMs = performance.now() - t;
+      const best = all.report.candidates.find((c) => c.id === all.report.chosen);
+      console.log(`compile-scale: compileModel, default search (3 methods, ${all.report.candidates.length} candidates, histograms from at most 32768 values per image per tensor): ${secs(allMs)} wall; chosen ${best?.label ?? 'none'}; phases: ${Object.entries(all.report.phasesMs).map(([phase, ms]) => `${phase} ${secs(ms)}`).join(', ')}; vs 60 s target: ${(allMs / 60000).toFixed(2)}`);
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -58,3 +58,38 @@ for (const opset of [11, 13, 17, 18]) {
     assert.equal(stats.x.histogram!.counts.reduce((sum, k) => sum + k, 0), 7 * 48);
   });
 }
+
+test('large activations are histogrammed from a strided sample taken in onnxruntime; statistics stay exact and ranges close', async () => {
+  const b = new GraphBuilder('g');
+  const x = b.input('x', 'float32', ['N', 3, 32, 32]);
+  const c = b.node('Conv', [x, b.initializer('w', seededFloats(8 * 3 * 9, 5), [8, 3, 3, 3])], { pads: [1, 1, 1, 1] }, { name: 'conv', outputs: ['c'] });
+  const y = b.node('GlobalAveragePool', [b.node('Relu', [c], {}, { name: 'relu', outputs: ['r'] })], {}, { name: 'gap', outputs: ['y'] });
+  b.output(y);
+  const model = b.build();
+  const samples = Array.from({ length: 48 }, (_, i) => ({ x: { data: seededFloats(3 * 32 * 32, i + 40, 2), dims: [1, 3, 32, 32] } }));
+  const tensors = ['x', 'c', 'r', 'y'];
+  const full = await calibrateModel(model, samples, { batchSize: 4, tensors, histogramSample: 0 });
+  const sampled = await calibrateModel(model, samples, { batchSize: 4, tensors, histogramSample: 2500 });
+  for (const name of ['c', 'r']) {
+    const a = full.histograms.get(name)!;
+    const s = sampled.histograms.get(name)!;
+    // 8 * 32 * 32 = 8192 values per sample: a stride of 5 (the first prime >= 8192 / 2500 = 3.3 -> 4).
+    const binned = s.counts.reduce((sum, k) => sum + k, 0);
+    assert.ok(binned > 48 * 8192 / 5 - 12 && binned < 48 * 8192 / 5 + 12, `${name}: ${binned} values binned`);
+    assert.equal(s.count, a.count);
+    assert.equal(s.summaryOnly, false);
+    assert.ok(Math.abs(s.min - a.min) < 1e-6 && Math.abs(s.max - a.max) < 1e-6);
+    assert.ok(Math.abs(s.mean - a.mean) < 1e-4 && Math.abs(s.std - a.std) < 1e-3, `${name}: mean ${s.mean} vs ${a.mean}`);
+    // Percentiles move little; the KL search is noisier where the tail is sparse (the full
+    // histogram's own entropy threshold moves by ~3% of the span between 12 and 48 samples).
+    for (const [method, tolerance] of [['percentile', 0.02], ['entropy', 0.06]] as const) {
+      const [lowA, highA] = a.quantizationRange({ method, percentile: 99.9 });
+      const [lowS, highS] = s.quantizationRange({ method, percentile: 99.9 });
+      const span = a.max - a.min;
+      assert.ok(Math.abs(highS - highA) < tolerance * span && Math.abs(lowS - lowA) < tolerance * span, `${name} ${method}: [${lowS}, ${highS}] vs [${lowA}, ${highA}]`);
+    }
+  }
+  // The input and the (small) output are binned in full.
+  assert.equal(sampled.histograms.get('x')!.counts.reduce((sum, k) => sum + k, 0), 48 * 3 * 32 * 32);
+  assert.deepEqual([...sampled.histograms.get('y')!.counts], [...full.histograms.get('y')!.counts]);
+});

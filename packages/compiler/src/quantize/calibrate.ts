@@ -6,7 +6,9 @@ import type { Calibration, TensorStats } from '@edgeloop/bundle';
 import { CalibrationError } from '../errors.js';
 import { DataType } from '../ir/data-type.js';
 import { encodeModel } from '../ir/serde.js';
-import type { Model, Node, ValueInfo } from '../ir/types.js';
+import { opsetVersion } from '../ir/graph.js';
+import { createTensor } from '../ir/tensor.js';
+import type { Model, Node, Tensor, ValueInfo } from '../ir/types.js';
 import { valueTypes } from '../passes/graph-rewrite.js';
 import { ActivationHistogram } from './histogram.js';
 
@@ -30,6 +32,13 @@ export interface CalibrateOptions {
    * copied out nor binned. Model inputs and outputs are always histogrammed (drift statistics).
    */
   histograms?: boolean;
+  /**
+   * Histogram values per sample per tensor (default 32768; 0: all). A larger activation is
+   * histogrammed from a strided sample taken inside onnxruntime (a prime stride, so it walks across
+   * channels and positions), while its min / max / mean / std stay exact (reduced in the graph).
+   * Needs opset >= 10 (Slice steps) and static non-batch dimensions; otherwise all values are used.
+   */
+  histogramSample?: number;
 }
 
 /** Per-channel running sums for the model's inputs and outputs. */
@@ -105,6 +114,23 @@ function concatFeeds(feeds: CalibrationFeed[]): CalibrationFeed {
   return out;
 }
 
+/** Default histogram values per sample per tensor (see CalibrateOptions.histogramSample). */
+export const DEFAULT_HISTOGRAM_SAMPLE = 32768;
+
+/** The smallest prime >= n (n >= 2). */
+function primeAtLeast(n: number): number {
+  for (let p = Math.max(2, n); ; p++) {
+    let prime = true;
+    for (let d = 2; d * d <= p; d++) {
+      if (p % d === 0) {
+        prime = false;
+        break;
+      }
+    }
+    if (prime) return p;
+  }
+}
+
 /** Float tensors a model computes or reads (graph inputs and node outputs). */
 export function floatTensorNames(model: Model): string[] {
   const types = valueTypes(model);
@@ -130,32 +156,69 @@ export async function calibrateModel(
   const observed = [...new Set([...targets, ...outputs])].filter((n) => !inputNames.has(n));
   const existingOutputs = new Set(outputs);
   const withHistograms = options.histograms !== false;
-  // Tensors copied out whole (histogrammed) and tensors summarized inside the graph.
-  const fetched = observed.filter((n) => withHistograms || existingOutputs.has(n));
-  const summarized = withHistograms ? [] : observed.filter((n) => !existingOutputs.has(n));
+  const sampleCap = options.histogramSample ?? DEFAULT_HISTOGRAM_SAMPLE;
+  const canSlice = (opsetVersion(model) ?? 1) >= 10;
   const checkFloat = (name: string): ValueInfo['type'] => {
     const info = types.get(name);
     if (!info || info.elemType !== DataType.FLOAT) throw new CalibrationError(`cannot calibrate '${name}': not a float tensor of the model`);
     return { kind: 'tensor', elemType: DataType.FLOAT, shape: info.shape };
   };
+  /** Stride of a histogram sample of `name`, or 1 when all its values are binned. */
+  const strideOf = (name: string): number => {
+    const shape = types.get(name)?.shape;
+    if (!withHistograms || sampleCap <= 0 || !canSlice || !shape || shape.length < 2) return 1;
+    const rest = shape.slice(1);
+    if (!rest.every((d): d is number => typeof d === 'number')) return 1;
+    const perSample = rest.reduce((a, b) => a * b, 1);
+    return perSample > sampleCap ? primeAtLeast(Math.ceil(perSample / sampleCap)) : 1;
+  };
+  // Graph outputs are copied out whole (drift statistics need exact per-channel sums). Other
+  // tensors: whole when histogrammed in full; summarized in the graph (plus a strided sample when
+  // histograms are wanted) otherwise.
+  const strides = new Map(observed.map((n) => [n, existingOutputs.has(n) ? 1 : strideOf(n)]));
+  const fetched = observed.filter((n) => existingOutputs.has(n) || (withHistograms && strides.get(n) === 1));
+  const summarized = observed.filter((n) => !fetched.includes(n));
   const extraOutputs: ValueInfo[] = fetched.filter((n) => !existingOutputs.has(n)).map((name) => ({ name, type: checkFloat(name) }));
-  const summaryNodes: Node[] = [];
+  const extraNodes: Node[] = [];
+  const extraInitializers: Tensor[] = [];
   const summaryOutputs = summarized.map((name, i) => {
     checkFloat(name);
-    const out = { min: `__edgeloop_calib_${i}_min`, max: `__edgeloop_calib_${i}_max`, sum: `__edgeloop_calib_${i}_sum`, sumSquares: `__edgeloop_calib_${i}_sumsq`, size: `__edgeloop_calib_${i}_size` };
+    const prefix = `__edgeloop_calib_${i}`;
+    const out = { min: `${prefix}_min`, max: `${prefix}_max`, sum: `${prefix}_sum`, sumSquares: `${prefix}_sumsq`, size: `${prefix}_size` };
     // No axes: every Reduce* reduces all dimensions in every opset (axes became an input in 13/18).
     const reduce = (opType: string, output: string): Node => ({
       name: `${output}_node`, opType, domain: '', inputs: [name], outputs: [output], attributes: { keepdims: { type: 'int', value: 0 } },
     });
-    summaryNodes.push(
+    extraNodes.push(
       reduce('ReduceMin', out.min), reduce('ReduceMax', out.max), reduce('ReduceSum', out.sum), reduce('ReduceSumSquare', out.sumSquares),
       { name: `${out.size}_node`, opType: 'Size', domain: '', inputs: [name], outputs: [out.size], attributes: {} },
     );
     for (const o of [out.min, out.max, out.sum, out.sumSquares]) extraOutputs.push({ name: o, type: { kind: 'tensor', elemType: DataType.FLOAT, shape: [] } });
     extraOutputs.push({ name: out.size, type: { kind: 'tensor', elemType: DataType.INT64, shape: [] } });
-    return { name, ...out };
+    const stride = strides.get(name) ?? 1;
+    if (!withHistograms || stride === 1) return { name, ...out, sample: null };
+    // Flatten, then every stride-th value.
+    const int64 = (suffix: string, values: bigint[]): string => {
+      extraInitializers.push(createTensor(`${prefix}_${suffix}`, BigInt64Array.from(values), [values.length]));
+      return `${prefix}_${suffix}`;
+    };
+    const flat = `${prefix}_flat`;
+    const sample = `${prefix}_sample`;
+    extraNodes.push(
+      { name: `${flat}_node`, opType: 'Reshape', domain: '', inputs: [name, int64('flat_shape', [-1n])], outputs: [flat], attributes: {} },
+      {
+        name: `${sample}_node`, opType: 'Slice', domain: '',
+        inputs: [flat, int64('starts', [0n]), int64('ends', [2n ** 62n]), int64('axes', [0n]), int64('steps', [BigInt(stride)])],
+        outputs: [sample], attributes: {},
+      },
+    );
+    extraOutputs.push({ name: sample, type: { kind: 'tensor', elemType: DataType.FLOAT, shape: [null] } });
+    return { name, ...out, sample };
   });
-  const copy: Model = { ...model, graph: { ...graph, nodes: [...graph.nodes, ...summaryNodes], outputs: [...graph.outputs, ...extraOutputs] } };
+  const copy: Model = {
+    ...model,
+    graph: { ...graph, nodes: [...graph.nodes, ...extraNodes], initializers: [...graph.initializers, ...extraInitializers], outputs: [...graph.outputs, ...extraOutputs] },
+  };
   const session = await ort.InferenceSession.create(encodeModel(copy), {
     graphOptimizationLevel: 'basic',
     ...(options.intraOpNumThreads === undefined ? {} : { intraOpNumThreads: options.intraOpNumThreads }),
@@ -195,7 +258,9 @@ export async function calibrateModel(
     }
     const scalar = (name: string): number => Number((results[name].data as Float32Array | BigInt64Array)[0]);
     for (const s of summaryOutputs) {
-      histograms.get(s.name)?.addSummary({ min: scalar(s.min), max: scalar(s.max), sum: scalar(s.sum), sumSquares: scalar(s.sumSquares), count: scalar(s.size) });
+      const summary = { min: scalar(s.min), max: scalar(s.max), sum: scalar(s.sum), sumSquares: scalar(s.sumSquares), count: scalar(s.size) };
+      if (s.sample === null) histograms.get(s.name)?.addSummary(summary);
+      else histograms.get(s.name)?.addSampled(results[s.sample].data as Float32Array, summary);
     }
   };
   try {

@@ -14,6 +14,15 @@ export interface RangeOptions {
   quantizedBins?: number;
 }
 
+/** Exact statistics of one batch of a tensor (computed inside onnxruntime). */
+export interface BatchSummary {
+  min: number;
+  max: number;
+  sum: number;
+  sumSquares: number;
+  count: number;
+}
+
 export class ActivationHistogram {
   readonly bins: number;
   counts: Float64Array;
@@ -33,7 +42,7 @@ export class ActivationHistogram {
     this.counts = new Float64Array(bins);
   }
 
-  add(data: ArrayLike<number>): void {
+  add(data: Float32Array): void {
     const n = data.length;
     if (n === 0) return;
     let lo = Infinity;
@@ -53,9 +62,22 @@ export class ActivationHistogram {
     this.count += n;
     this.sum += sum;
     this.sumSquares += sumSquares;
-    const absMax = Math.max(Math.abs(lo), Math.abs(hi));
+    this.bin(data, Math.max(Math.abs(lo), Math.abs(hi)));
+  }
+
+  /**
+   * Folds in a batch known by its exact summary and a sample of its values: min / max / mean / std
+   * are exact, the bins hold the sample (percentile and entropy only use the bins' proportions).
+   */
+  addSampled(sample: Float32Array, summary: BatchSummary): void {
+    if (!this.fold(summary)) return;
+    this.bin(sample, Math.max(Math.abs(summary.min), Math.abs(summary.max)));
+  }
+
+  private bin(data: Float32Array, absMax: number): void {
     if (this.range === 0) this.range = absMax > 0 ? absMax : 1e-8;
     while (absMax > this.range) this.grow();
+    const n = data.length;
     const bins = this.bins;
     const counts = this.counts;
     const scale = bins / (2 * this.range);
@@ -72,17 +94,22 @@ export class ActivationHistogram {
    * Folds in a batch known only by its extremes and sums (computed inside onnxruntime when only
    * minmax ranges are wanted, so the activations never leave it).
    */
-  addSummary(summary: { min: number; max: number; sum: number; sumSquares: number; count: number }): void {
-    if (summary.count === 0) return;
+  addSummary(summary: BatchSummary): void {
+    if (this.fold(summary)) this.summaryOnly = true;
+  }
+
+  /** Min / max / count / sums of a summary; false when it holds no values. */
+  private fold(summary: BatchSummary): boolean {
+    if (summary.count === 0) return false;
     if (![summary.min, summary.max, summary.sum, summary.sumSquares].every(Number.isFinite)) {
       throw new RangeError('calibration data holds NaN or infinite values');
     }
-    this.summaryOnly = true;
     this.min = Math.min(this.min, summary.min);
     this.max = Math.max(this.max, summary.max);
     this.count += summary.count;
     this.sum += summary.sum;
     this.sumSquares += summary.sumSquares;
+    return true;
   }
 
   /** Doubles the covered interval, merging pairs of bins into the middle half. */
