@@ -13,7 +13,7 @@
 //  3. Resident memory over a long run (default 10,000 frames of the digits model), sampled every
 //     1,000 frames: a leak shows as a steady climb after warm-up.
 // Run: npm run bench -- runtime-throughput   (or node bench/dist/runtime-throughput.js
-//      [--frames 10000] [--images 200] [--mobilenet-images 40] [--mobilenet-calls 100])
+//      [--frames 10000] [--images 200] [--mobilenet-images 40] [--mobilenet-calls 300])
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -188,7 +188,7 @@ async function main(): Promise<void> {
   const imageCount = arg('images', 200);
   const longFrames = arg('frames', 10_000);
   const mobileImages = arg('mobilenet-images', 40);
-  const mobileCalls = arg('mobilenet-calls', 100);
+  const mobileCalls = arg('mobilenet-calls', 300);
   const dir = await mkdtemp(join(tmpdir(), 'edgeloop-bench-runtime-'));
   try {
     const keys = generateKeyPair();
