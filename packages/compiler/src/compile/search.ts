@@ -91,7 +91,8 @@ export async function searchCandidates(options: SearchOptions): Promise<SearchRe
   const quantizable = int8 ? staticQuantizationTargets(reference) : [];
   // Histograms only when a method needs them; minmax alone is summarized inside onnxruntime.
   const histograms = options.methods.some((m) => m !== 'minmax');
-  const calibration = await calibrateModel(reference, feeds(reference, options.calibration), { tensors: quantizable, histograms });
+  const threads = options.session.intraOpNumThreads === undefined ? {} : { intraOpNumThreads: options.session.intraOpNumThreads };
+  const calibration = await calibrateModel(reference, feeds(reference, options.calibration), { tensors: quantizable, histograms, ...threads });
   lap('calibrate');
 
   let nextId = 0;
@@ -184,7 +185,7 @@ export async function searchCandidates(options: SearchOptions): Promise<SearchRe
         continue;
       }
       if (int8 && bestConfig) {
-        const data = await calibrateModel(pruned, feeds(pruned, options.calibration), { tensors: staticQuantizationTargets(pruned), histograms });
+        const data = await calibrateModel(pruned, feeds(pruned, options.calibration), { tensors: staticQuantizationTargets(pruned), histograms, ...threads });
         await add({ ...bestConfig, prune }, pruned, data);
       } else if (options.requested === 'fp16') {
         await add({ precision: 'fp16', prune }, pruned, undefined);
