@@ -2,70 +2,20 @@
 // is killed with SIGKILL at several points of an install. After every kill the active pointer
 // names an intact slot (its bundle opens and verifies), and the next agent converges.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 
 import { openBundle } from '@edgeloop/bundle';
 import { DEFAULT_CHUNK_BYTES, provisionDevice } from '@edgeloop/ota';
 import type { InstallEvent } from '@edgeloop/ota';
 
+import { AgentProcess } from './ota-agent-process.js';
 import { makeBundle, startFleet } from './ota-helpers.js';
 import type { Fleet } from './ota-helpers.js';
 
 const DEVICE = 'dev-crash';
 const WINDOW = 8;
-const CHILD = new URL('./ota-agent-child.js', import.meta.url).pathname;
-
-type Line = { type: 'event'; event: InstallEvent } | { type: 'progress'; verified: number; total: number } | { type: 'started'; serving: number | null };
-
-class AgentProcess {
-  readonly lines: Line[] = [];
-  private readonly child: ChildProcess;
-  private readonly waiters = new Set<() => void>();
-  private readonly exited: Promise<void>;
-
-  constructor(config: object) {
-    this.child = spawn(process.execPath, [CHILD], { env: { ...process.env, EDGELOOP_AGENT_CHILD: JSON.stringify(config) }, stdio: ['ignore', 'pipe', 'inherit'] });
-    this.exited = new Promise((resolve) => this.child.once('exit', () => resolve()));
-    createInterface({ input: this.child.stdout! }).on('line', (text) => {
-      this.lines.push(JSON.parse(text) as Line);
-      for (const waiter of this.waiters) waiter();
-    });
-  }
-
-  /** Resolves with the first line matching `predicate` (already seen ones included). */
-  waitFor(predicate: (line: Line) => boolean, timeoutMs = 30_000): Promise<Line> {
-    return new Promise((resolve, reject) => {
-      const check = (): boolean => {
-        const found = this.lines.find(predicate);
-        if (found === undefined) return false;
-        clearTimeout(timer);
-        this.waiters.delete(onLine);
-        resolve(found);
-        return true;
-      };
-      const onLine = (): void => void check();
-      const timer = setTimeout(() => {
-        this.waiters.delete(onLine);
-        reject(new Error(`child: timed out; last lines ${JSON.stringify(this.lines.slice(-3))}`));
-      }, timeoutMs);
-      if (!check()) this.waiters.add(onLine);
-    });
-  }
-
-  event(phase: string): (line: Line) => boolean {
-    return (line) => line.type === 'event' && line.event.phase === phase;
-  }
-
-  async kill(): Promise<void> {
-    this.child.kill('SIGKILL');
-    await this.exited;
-  }
-}
 
 describe('ota crash safety (SIGKILL)', () => {
   let fleet: Fleet;

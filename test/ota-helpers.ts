@@ -2,7 +2,7 @@
 // createBundle, the embedded broker over TCP on 127.0.0.1, a fleet server and device agents.
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, connect as tcpConnect } from 'node:net';
@@ -17,8 +17,8 @@ import type { DeviceAgentOptions, InstallEvent } from '@edgeloop/ota';
 
 export const MOSQUITTO = '/usr/sbin/mosquitto';
 
-export async function tempDir(prefix: string): Promise<{ path: string; remove(): Promise<void> }> {
-  const path = await mkdtemp(join(tmpdir(), `edgeloop-${prefix}-`));
+export async function tempDir(prefix: string, base = tmpdir()): Promise<{ path: string; remove(): Promise<void> }> {
+  const path = await mkdtemp(join(base, `edgeloop-${prefix}-`));
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
 
@@ -69,7 +69,8 @@ export async function makeBundle(dir: string, options: { version: number; profil
 export interface BrokerHandle {
   readonly url: string;
   readonly port: number;
-  restart(downMs?: number): Promise<void>;
+  /** Stops the broker, waits `downMs` and then for `whileDown` (if given), and starts it again on the same port. */
+  restart(downMs?: number, whileDown?: () => Promise<void>): Promise<void>;
   /** Re-reads credentials and assignments (mosquitto: regenerate files + SIGHUP). */
   reload(): Promise<void>;
   close(): Promise<void>;
@@ -84,10 +85,11 @@ export async function startAedes(serverDir: string, assignments: FleetServer['st
     get port() {
       return broker.port;
     },
-    async restart(downMs = 200) {
+    async restart(downMs = 200, whileDown) {
       const port = broker.port;
       await broker.close();
       await new Promise((r) => setTimeout(r, downMs));
+      await whileDown?.();
       broker = await startBroker({ dataDir: serverDir, host: '127.0.0.1', port, assignments });
     },
     async reload() {
@@ -107,9 +109,10 @@ export async function startMosquitto(serverDir: string, assignments: () => Map<s
   return {
     url: `mqtt://127.0.0.1:${port}`,
     port,
-    async restart(downMs = 200) {
+    async restart(downMs = 200, whileDown) {
       await stopChild(child);
       await new Promise((r) => setTimeout(r, downMs));
+      await whileDown?.();
       child = await spawnMosquitto(await write(), port);
     },
     async reload() {
@@ -171,15 +174,16 @@ export interface Fleet {
   broker: BrokerHandle;
   server: FleetServer;
   /** Restarts the broker on the same port (its in-memory state, retained messages included, is lost). */
-  restartBroker(downMs?: number): Promise<void>;
+  restartBroker(downMs?: number, whileDown?: () => Promise<void>): Promise<void>;
   /** Issues a device's credentials once (and reloads the broker); returns its password. */
   provision(deviceId: string): Promise<string>;
   agent(deviceId: string, options?: Partial<DeviceAgentOptions> & { dataDir?: string }): Promise<{ agent: DeviceAgent; host: BundleModelHost; dataDir: string; password: string }>;
   close(): Promise<void>;
 }
 
-export async function startFleet(options: { broker?: 'aedes' | 'mosquitto' } = {}): Promise<Fleet> {
-  const root = await tempDir('ota');
+/** `tmp`: where the fleet's temporary root goes (default the OS temp dir; e.g. /dev/shm where fsync cost is not what a test measures). */
+export async function startFleet(options: { broker?: 'aedes' | 'mosquitto'; tmp?: string } = {}): Promise<Fleet> {
+  const root = await tempDir('ota', options.tmp);
   const serverDir = join(root.path, 'server');
   const key = generateKeyPair();
   const trust = TrustStore.fromPems([key.publicKeyPem]);
@@ -215,7 +219,7 @@ export async function startFleet(options: { broker?: 'aedes' | 'mosquitto' } = {
     serverCredentials: { username: serverCreds.username, password: serverCreds.password },
     broker: handle,
     server,
-    restartBroker: (downMs) => handle.restart(downMs),
+    restartBroker: (downMs, whileDown) => handle.restart(downMs, whileDown),
     provision,
     async agent(deviceId, agentOptions = {}) {
       const password = await provision(deviceId);
@@ -288,4 +292,20 @@ export function makeTestCertificate(dir: string): { keyPath: string; certPath: s
     '-subj', '/CN=edgeloop-test-broker', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyPath, '-out', certPath,
   ], { stdio: 'ignore' });
   return { keyPath, certPath };
+}
+
+/**
+ * Sample `seq` of the soak tests: `bytes` bytes that start and end like a JPEG (the spool keeps
+ * JPEG bytes as they are), a pure function of (seq, bytes) so a test knows every hash in advance.
+ */
+export function sampleImage(seq: number, bytes: number): Buffer {
+  const out = Buffer.alloc(bytes);
+  let block = createHash('sha256').update(`edgeloop-sample-${seq}`).digest();
+  for (let at = 0; at < bytes; at += block.length) {
+    block.copy(out, at);
+    block = createHash('sha256').update(block).digest();
+  }
+  out.set([0xff, 0xd8, 0xff, 0xe0], 0);
+  out.set([0xff, 0xd9], bytes - 2);
+  return out;
 }
