@@ -7,7 +7,8 @@
 //     that limit; it is shown with pipelineDepth 1 (one frame at a time) and 2 (the default).
 //  2. Batch-1 latency overhead of Engine.infer over that bare session.run, on a raw frame already
 //     at the model size (no sharp in either path): what the engine adds (its session adapter,
-//     buffer pool, postprocessing, bookkeeping). Interleaved call by call, p50 of each.
+//     buffer pool, postprocessing, bookkeeping). Interleaved call by call, p50 of each, with the
+//     profile's 4 intra-op threads and again with 1 (far less scheduling noise on a shared machine).
 //  Both on the digits CNN (1x28x28, ~0.2 ms per run) and on the MobileNet-v1-style model of
 //  bench/mobilenet-model.ts (3x224x224, 1000 classes), where run time dominates.
 //  3. Resident memory over a long run (default 10,000 frames of the digits model), sampled every
@@ -62,16 +63,31 @@ async function makeJpegs(dir: string, count: number): Promise<void> {
 }
 
 /** A bare onnxruntime-node session on the engine's model with the options Engine.open used (profile threads, no spinning). */
-async function bareSession(engine: Engine): Promise<ort.InferenceSession> {
+async function bareSession(engine: Engine, intra?: number): Promise<ort.InferenceSession> {
   const profile = await loadDeviceProfile(PROFILE);
   const model = await engine.bundle.readMember(engine.manifest.model.path);
   return ort.InferenceSession.create(model, {
     executionProviders: ['cpu'],
-    intraOpNumThreads: profile.threads?.intra,
+    intraOpNumThreads: intra ?? profile.threads?.intra,
     interOpNumThreads: profile.threads?.inter,
     executionMode: 'sequential',
     extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
   });
+}
+
+/**
+ * Batch-1 overhead with the profile's threads, then again with one intra-op thread for both the
+ * engine and the bare session: on a shared machine, waking four pool threads on two busy cores
+ * varies by milliseconds from call to call, which one thread avoids, so that line shows the
+ * engine's own cost with much less scheduling noise.
+ */
+async function batch1Both(engine: Engine, bare: ort.InferenceSession, bundle: string, trust: TrustStore, raw: RawFrame, calls: number): Promise<void> {
+  await batch1(engine, bare, raw, calls, `profile threads`);
+  const single = await Engine.open({ bundle, trust, profile: PROFILE, threads: { intra: 1, inter: 1 } });
+  const singleBare = await bareSession(single, 1);
+  await batch1(single, singleBare, raw, calls, '1 intra-op thread');
+  await singleBare.release();
+  await single.release();
 }
 
 const toOrt = (t: RuntimeTensor): ort.Tensor => new ort.Tensor(t.dtype as 'float32', t.data as Float32Array, t.dims);
@@ -158,7 +174,7 @@ function printThroughput(r: ThroughputResult): void {
 }
 
 /** Engine.infer on a raw frame at model size vs the bare session on the same tensor, interleaved call by call. */
-async function batch1(engine: Engine, bare: ort.InferenceSession, raw: RawFrame, calls: number): Promise<void> {
+async function batch1(engine: Engine, bare: ort.InferenceSession, raw: RawFrame, calls: number, label: string): Promise<void> {
   const name = engine.imageInput.name;
   const tensor = toOrt((await engine.preprocessor.run(raw)).tensor);
   const feeds = { [name]: tensor };
@@ -179,7 +195,7 @@ async function batch1(engine: Engine, bare: ort.InferenceSession, raw: RawFrame,
   // Each call's overhead against the bare call next to it, so load drifting over the run cancels.
   const paired = median(fullMs.map((v, i) => v - bareMs[i]));
   console.log(
-    `  batch-1 latency p50 over ${calls} interleaved calls: bare session.run ${b.toFixed(3)} ms, Engine.infer ${f.toFixed(3)} ms, ` +
+    `  batch-1 latency (${label}) p50 over ${calls} interleaved calls: bare session.run ${b.toFixed(3)} ms, Engine.infer ${f.toFixed(3)} ms, ` +
       `overhead ${(f - b).toFixed(3)} ms = ${(((f - b) / b) * 100).toFixed(1)}%; median paired overhead ${paired.toFixed(3)} ms = ${((paired / b) * 100).toFixed(1)}%`,
   );
 }
@@ -219,7 +235,7 @@ async function main(): Promise<void> {
     await spinning.release();
     console.log(`  Engine.infer with spinning onnxruntime threads ${median(spinMs).toFixed(3)} ms/frame (${(median(spinMs) / median(plainMs)).toFixed(2)}x the non-spinning default)`);
     const spec = engine.imageInput.preprocessing!;
-    await batch1(engine, bare, { data: new Uint8Array(spec.width * spec.height).fill(100), width: spec.width, height: spec.height, channels: 1 }, 2000);
+    await batch1Both(engine, bare, bundlePath, trust, { data: new Uint8Array(spec.width * spec.height).fill(100), width: spec.width, height: spec.height, channels: 1 }, 2000);
     await bare.release();
     console.log(`  load average now ${load()}`);
 
@@ -270,7 +286,7 @@ async function main(): Promise<void> {
     console.log(`mobilenet-v1-style (3x224x224, 1000 classes), ${mobileFiles.length} of the same JPEGs, provider ${mobile.provider}`);
     printThroughput(await throughput(mobile, mobileBare, mobileFolder, jpegs.slice(0, mobileImages), [1, 2]));
     const ms = mobile.imageInput.preprocessing!;
-    await batch1(mobile, mobileBare, { data: new Uint8Array(ms.width * ms.height * 3).fill(100), width: ms.width, height: ms.height, channels: 3 }, mobileCalls);
+    await batch1Both(mobile, mobileBare, mobilePath, trust, { data: new Uint8Array(ms.width * ms.height * 3).fill(100), width: ms.width, height: ms.height, channels: 3 }, mobileCalls);
     await mobileBare.release();
     await mobile.release();
     console.log(`  load average now ${load()}`);
