@@ -56,7 +56,7 @@ describe('edgeloop compile', () => {
     assert.equal(r.status, 0, r.stderr);
     const report = JSON.parse(r.stdout) as { ok: boolean; chosen: string; candidates: { id: string; latencyMs: { p50: number }; sizeBytes: number; agreement: number }[]; bundle?: unknown };
     assert.equal(report.ok, true);
-    assert.ok(report.candidates.length >= 5, 'four int8 variants and fp32');
+    assert.ok(report.candidates.length >= 3, 'per-channel and per-tensor int8 (uint8 activations on x86-64) and fp32');
     assert.ok(report.candidates.some((c) => c.id === report.chosen));
     for (const c of report.candidates) assert.ok(c.latencyMs.p50 > 0 && c.sizeBytes > 0 && c.agreement >= 0);
     assert.equal(report.bundle, undefined, 'no --out: report only');
@@ -71,7 +71,7 @@ describe('edgeloop compile', () => {
     };
     const on = reduced('on');
     const off = reduced('off');
-    assert.ok(on.length >= 4 && on.every((nodes) => nodes.length >= 3), `every conv/gemm at 7 bits: ${JSON.stringify(on)}`);
+    assert.ok(on.length >= 2 && on.every((nodes) => nodes.length >= 3), `every conv/gemm at 7 bits: ${JSON.stringify(on)}`);
     assert.ok(off.every((nodes) => nodes.length === 0), JSON.stringify(off));
     const auto = reduced('auto');
     assert.ok(auto.every((nodes, i) => nodes.length <= on[i].length));

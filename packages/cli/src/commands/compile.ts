@@ -16,6 +16,7 @@ interface CompileArgs extends PreprocessingFlags {
   calibration: string;
   'calibration-method'?: 'minmax' | 'percentile' | 'entropy';
   'reduce-range': 'auto' | 'on' | 'off';
+  activations: 'auto' | 'uint8' | 'int8' | 'both';
   'calibration-limit': number;
   eval?: string;
   'max-accuracy-drop': number;
@@ -44,6 +45,7 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
         .option('precision', { choices: ['int8', 'fp16', 'fp32'] as const, describe: "Force a precision (default: the profile's; then fp32 is no fallback)" })
         .option('calibration', { type: 'string', demandOption: true, describe: 'Folder of images, or of .bin / .npy float32 tensors' })
         .option('calibration-method', { choices: ['minmax', 'percentile', 'entropy'] as const, describe: 'Only this range method (default: search all three)' })
+        .option('activations', { choices: ['auto', 'uint8', 'int8', 'both'] as const, default: 'auto' as const, describe: 'int8 activation types to search: auto = uint8 on x86-64 (onnxruntime runs int8 QDQ as uint8 there), both elsewhere' })
         .option('reduce-range', { choices: ['auto', 'on', 'off'] as const, default: 'auto' as const, describe: '7-bit int8 weights: auto = where x86 u8s8 kernels without VNNI could saturate (see docs/compile.md)' })
         .option('calibration-limit', { type: 'number', default: DEFAULT_CALIBRATION_LIMIT, describe: 'Most calibration samples to use' })
         .option('eval', { type: 'string', describe: 'Labeled folder (<class>/<image>): budget on top-1 accuracy instead of agreement' })
@@ -78,6 +80,7 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
       ...(args.precision ? { precision: args.precision } : {}),
       ...(args['calibration-method'] ? { calibrationMethod: args['calibration-method'] } : {}),
       reduceRange: args['reduce-range'] === 'auto' ? 'auto' : args['reduce-range'] === 'on',
+      ...(args.activations === 'auto' ? {} : { activationTypes: args.activations === 'both' ? ['uint8', 'int8'] : [args.activations] }),
       ...(args.eval ? { eval: args.eval } : {}),
       ...(args.prune !== undefined ? { prune: { mode: args['prune-mode'], ratio: args.prune } } : {}),
       ...(args['max-excluded-layers'] !== undefined ? { maxExcludedLayers: args['max-excluded-layers'] } : {}),

@@ -46,6 +46,12 @@ export interface CompileOptions {
   calibration: string;
   /** Only this calibration method (default: the search tries minmax, percentile and entropy). */
   calibrationMethod?: RangeMethod;
+  /**
+   * Activation types the int8 search tries. Default: uint8 only on an x86-64 host (onnxruntime's
+   * QDQ optimizer turns int8 activations into uint8 there, so an int8 candidate would measure the
+   * same model twice), both elsewhere.
+   */
+  activationTypes?: readonly ('uint8' | 'int8')[];
   /** 7-bit int8 weights: 'auto' (default) where x86 u8s8 kernels without VNNI could saturate, or always / never. */
   reduceRange?: boolean | 'auto';
   calibrationLimit?: number;
@@ -173,6 +179,7 @@ export async function compileModel(options: CompileOptions): Promise<CompileResu
     ...(options.maxExcludedLayers === undefined ? {} : { maxExcludedLayers: options.maxExcludedLayers }),
     phases,
     ...(options.reduceRange === undefined ? {} : { reduceRange: options.reduceRange }),
+    activationTypes: options.activationTypes ?? defaultActivationTypes(),
   });
   mark = performance.now();
   const chosen = search.chosen ? search.candidates.find((c) => c.id === search.chosen) : undefined;
@@ -255,6 +262,11 @@ export async function compileModel(options: CompileOptions): Promise<CompileResu
   if (bundle) result.bundle = bundle;
   if (chosenModel) result.model = chosenModel.bytes;
   return result;
+}
+
+/** uint8 only where onnxruntime converts int8 QDQ activations to uint8 (x86-64), else both. */
+export function defaultActivationTypes(arch: string = process.arch): ('uint8' | 'int8')[] {
+  return arch === 'x64' ? ['uint8'] : ['uint8', 'int8'];
 }
 
 function round(v: number, digits = 3): number {

@@ -1,7 +1,7 @@
 // Public surface of the compile pipeline (re-exported by the package index).
 export {
   CALIBRATION_METHODS, DEFAULT_CALIBRATION_LIMIT, DEFAULT_MAX_ACCURACY_DROP, DEFAULT_MAX_OPSET, MIN_QDQ_OPSET,
-  compileModel, defaultPrecision,
+  compileModel, defaultActivationTypes, defaultPrecision,
 } from './compile-model.js';
 export type { CompileOptions, CompileResult } from './compile-model.js';
 export { renderCompileReport } from './report.js';

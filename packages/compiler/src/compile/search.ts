@@ -39,6 +39,8 @@ export interface SearchOptions {
   maxExcludedLayers?: number;
   session: SessionOptions;
   latency: LatencyOptions;
+  /** Activation types of int8 candidates (default both). */
+  activationTypes?: readonly ('uint8' | 'int8')[];
   /** Weight range of int8 candidates (see StaticQuantizeOptions.reduceRange; default 'auto'). */
   reduceRange?: boolean | 'auto';
   /** Wall time per search phase (ms) is added here. */
@@ -127,7 +129,7 @@ export async function searchCandidates(options: SearchOptions): Promise<SearchRe
   if (int8) {
     for (const perChannel of [true, false]) {
       for (const method of options.methods) {
-        for (const activationType of ['uint8', 'int8'] as const) {
+        for (const activationType of options.activationTypes ?? (['uint8', 'int8'] as const)) {
           precisionResults.push(await add({ precision: 'int8', perChannel, method, activationType }, reference, calibration));
         }
       }
