@@ -29,7 +29,7 @@ export interface DownloadOptions {
   bundle: DesiredBundle;
   transfer: TransferDescriptor;
   transport: ChunkTransport;
-  /** Chunks requested and not yet received, at most (default 8). */
+  /** Chunks requested and not yet received, at most (default DEFAULT_WINDOW = 16). */
   window?: number;
   /** Re-request a chunk not delivered within this time (default 5 s). */
   requestTimeoutMs?: number;
