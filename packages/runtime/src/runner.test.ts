@@ -11,6 +11,7 @@ import { Engine } from './engine.js';
 import { RunConfigError } from './errors.js';
 import { runCommand } from './run-command.js';
 import { Runner, type FrameOutcome, type SampleOutcome } from './runner.js';
+import { HotSwapEngine } from './hot-swap.js';
 import { FieldSampler } from './sampler.js';
 import { FolderSource } from './sources/folder.js';
 import { MjpegHttpSource } from './sources/mjpeg-http.js';
@@ -143,6 +144,40 @@ void describe('Runner', () => {
         assert.equal(stopped.frames, stopped.received, 'every frame received was reported');
         assert.deepEqual(aborted, [...Array(stopped.received).keys()]);
         assert.equal(engine.inFlight, 0);
+      } finally {
+        await engine.release();
+      }
+    });
+  });
+
+  void it('hot-swaps under a pipelined loop: no frame lost or repeated, in order, old model only before the switch', async () => {
+    await withTempDir(async (dir) => {
+      const frames = join(dir, 'frames');
+      await mkdir(frames);
+      for (let i = 0; i < 5; i++) await writeFile(join(frames, `f${i}.jpg`), await testImage(i, 'jpeg', i === 0 ? 640 : 32, i === 0 ? 480 : 24));
+      const engine = await HotSwapEngine.open({ bundle: await makeClassifierBundle(dir, { version: 1 }), trust: testTrust(), warmUpRuns: 0 }, { keepPrevious: false });
+      const v2 = await makeClassifierBundle(dir, { version: 2 });
+      const outcomes: FrameOutcome[] = [];
+      let swap: Promise<unknown> | undefined;
+      try {
+        const summary = await new Runner({
+          engine,
+          source: new FolderSource({ path: frames, loop: true }),
+          maxFrames: 150,
+          pipelineDepth: 3,
+          onFrame: (o) => {
+            outcomes.push(o);
+            if (outcomes.length === 30) swap = engine.swap(v2);
+          },
+        }).run();
+        await swap;
+        assert.equal(summary.frames, 150);
+        assert.deepEqual(outcomes.map((o) => o.frame.seq), [...Array(150).keys()], 'every frame once, in order');
+        const versions = outcomes.map((o) => (o.status === 'ok' ? o.result.model.version : 0));
+        const firstV2 = versions.indexOf(2);
+        assert.ok(firstV2 > 30, `first v2 frame at ${firstV2}`);
+        assert.ok(versions.slice(0, firstV2).every((v) => v === 1) && versions.slice(firstV2).every((v) => v === 2), versions.join(''));
+        assert.equal(engine.previous, undefined, 'the replaced engine was freed once its frames finished');
       } finally {
         await engine.release();
       }
