@@ -8,6 +8,7 @@ import type {
   GoldenSample,
   ManifestInput,
   MemberSource,
+  Postprocessing,
   Metrics,
   Precision,
   Preprocessing,
@@ -37,6 +38,8 @@ export interface BundleModelOptions {
   version: number;
   task?: Task;
   labels?: string[];
+  /** How the runtime reads the outputs (format, thresholds), by output name. */
+  postprocessing?: Record<string, Postprocessing>;
   targetProfile: string;
   /** Profile lookup folder (defaults to the repo's devices/). */
   profilesDir?: string;
@@ -128,6 +131,9 @@ export async function bundleModel(options: BundleModelOptions): Promise<BundledM
   });
   members.push(...(options.extraMembers ?? []));
 
+  for (const name of Object.keys(options.postprocessing ?? {})) {
+    if (!io.outputs.some((o) => o.name === name)) throw new PackagingError(`postprocessing names output '${name}', which the model does not have (outputs: ${io.outputs.map((o) => o.name).join(', ')})`);
+  }
   const labels = options.labels ?? meta.labels ?? [];
   const task = options.task ?? meta.task ?? (labels.length > 0 ? 'classification' : 'raw');
   const manifest: ManifestInput = {
@@ -139,7 +145,11 @@ export async function bundleModel(options: BundleModelOptions): Promise<BundledM
     model: {
       path: modelPath,
       inputs: manifestInputs.map((m) => m.manifest),
-      outputs: io.outputs.map(toManifestOutput),
+      outputs: io.outputs.map((o) => {
+        const out = toManifestOutput(o);
+        const hint = options.postprocessing?.[o.name];
+        return hint === undefined ? out : { ...out, postprocessing: hint };
+      }),
       opset,
       precision: options.precision ?? 'fp32',
     },
