@@ -52,8 +52,14 @@ function image(seed: number): Float32Array {
   return out;
 }
 
+/** Peak RSS after each eighth of the images (does the peak still climb late in the run?). */
+const hwmTrace: number[] = [];
+
 function* feeds(count: number): Generator<CalibrationFeed> {
-  for (let i = 0; i < count; i++) yield { input: { data: image(i), dims: [1, 3, RES, RES] } };
+  for (let i = 0; i < count; i++) {
+    if (i > 0 && i % Math.max(1, Math.floor(count / 8)) === 0) hwmTrace.push(Math.round(vmHWM() * 10) / 10);
+    yield { input: { data: image(i), dims: [1, 3, RES, RES] } };
+  }
 }
 
 function vmHWM(): number {
@@ -74,13 +80,13 @@ async function child(count: number): Promise<void> {
   const t2 = performance.now();
   console.log(JSON.stringify({
     count, samples: data.samples, params: parameters(built), tensors: targets.length, quantized: report.quantized.length,
-    hwmBeforeMiB: before, hwmMiB: vmHWM(), calibrateS: (t1 - t0) / 1000, quantizeS: (t2 - t1) / 1000, int8Bytes: bytes,
+    hwmBeforeMiB: before, hwmMiB: vmHWM(), hwmTrace, calibrateS: (t1 - t0) / 1000, quantizeS: (t2 - t1) / 1000, int8Bytes: bytes,
   }));
 }
 
 interface ChildResult {
   count: number; samples: number; params: number; tensors: number; quantized: number;
-  hwmBeforeMiB: number; hwmMiB: number; calibrateS: number; quantizeS: number; int8Bytes: number;
+  hwmBeforeMiB: number; hwmMiB: number; hwmTrace: number[]; calibrateS: number; quantizeS: number; int8Bytes: number;
 }
 
 function runCase(count: number): ChildResult {
@@ -104,7 +110,8 @@ async function main(): Promise<void> {
     results.push(r);
     console.log(
       `calibration-memory: ${r.count} images: peak RSS (VmHWM) ${r.hwmMiB.toFixed(1)} MiB (after model build + cleanup, before calibration: ${r.hwmBeforeMiB.toFixed(1)} MiB); `
-      + `${r.params} parameters, ${r.tensors} tensors observed, ${r.quantized} nodes quantized; calibrate ${r.calibrateS.toFixed(1)} s, quantize+encode ${r.quantizeS.toFixed(1)} s; int8 model ${(r.int8Bytes / 1e6).toFixed(2)} MB`,
+      + `${r.params} parameters, ${r.tensors} tensors observed, ${r.quantized} nodes quantized; calibrate ${r.calibrateS.toFixed(1)} s, quantize+encode ${r.quantizeS.toFixed(1)} s; int8 model ${(r.int8Bytes / 1e6).toFixed(2)} MB; `
+      + `peak RSS after each eighth of the images: ${r.hwmTrace.join(', ')} MiB`,
     );
   }
   const [small, large] = results;
