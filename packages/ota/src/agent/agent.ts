@@ -57,7 +57,8 @@ export interface AgentEvents {
   state: [ReportedState];
   'chunk-corrupt': [index: number, attempts: number];
   progress: [verified: number, total: number];
-  'sample-acked': [SampleAck];
+  /** `removed`: false when the spool had already evicted the sample (it is on the server all the same). */
+  'sample-acked': [SampleAck, removed: boolean];
   /** Connected and subscribed to the device's desired state (after every (re)connect). */
   online: [];
 }
@@ -92,7 +93,7 @@ export class DeviceAgent extends EventEmitter<AgentEvents> {
     this.slots = new SlotStore(options.dataDir);
     this.uploader = new SampleUploader(() => this.spoolRef, () => this.link, options.deviceId, {
       ackTimeoutMs: options.sampleAckTimeoutMs,
-      onAck: (ack) => this.emit('sample-acked', ack),
+      onAck: (ack, removed) => this.emit('sample-acked', ack, removed),
     });
   }
 

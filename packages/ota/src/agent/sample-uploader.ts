@@ -16,7 +16,11 @@ export interface UploaderOptions {
   /** Uploads awaiting an ack, at most (default 4). */
   inflight?: number;
   ackTimeoutMs?: number;
-  onAck?: (ack: SampleAck) => void;
+  /**
+   * `removed`: false when the spool no longer held the sample (its policy evicted it while the
+   * upload awaited this ack): counted as evicted by the spool, yet stored on the server.
+   */
+  onAck?: (ack: SampleAck, removed: boolean) => void;
 }
 
 /** The §sample-upload header of a runtime spool entry: the spool id, the image hash, and the sampler's metadata. */
@@ -33,6 +37,7 @@ export function sampleHeaderOf(meta: SampleMeta, image: Uint8Array): SampleHeade
 
 export class SampleUploader {
   private readonly pending = new Map<string, { sha256: string; timer: NodeJS.Timeout }>();
+  private readonly removing = new Set<string>();
   private running = false;
   private again = false;
   readonly dropped = new DropCounter();
@@ -52,14 +57,18 @@ export class SampleUploader {
     const spool = this.spool();
     if (pending === undefined || pending.sha256 !== ack.sha256 || spool === undefined) return this.dropped.count('sample-ack:unexpected');
     clearTimeout(pending.timer);
+    // Settled now, so a second ack for the same upload (it was re-sent) is 'unexpected', and the
+    // sample is not uploaded again while it is being removed.
+    this.pending.delete(ack.id);
+    this.removing.add(ack.id);
     // 'rejected' means the bytes on the device no longer match their hash: resending cannot help.
     spool.remove(ack.id).then(
-      () => {
-        this.pending.delete(ack.id);
-        this.options.onAck?.(ack);
+      (removed) => {
+        this.removing.delete(ack.id);
+        this.options.onAck?.(ack, removed);
         this.kick();
       },
-      () => this.pending.delete(ack.id),
+      () => this.removing.delete(ack.id),
     );
   }
 
@@ -93,7 +102,7 @@ export class SampleUploader {
     for (const { id } of spool.list()) {
       const link = this.link();
       if (link === undefined || !link.connected || this.pending.size >= max) return;
-      if (this.pending.has(id)) continue;
+      if (this.pending.has(id) || this.removing.has(id)) continue;
       const sample = await spool.read(id).catch(() => null);
       if (sample === null) continue;
       const header = sampleHeaderOf(sample.meta, sample.image);
