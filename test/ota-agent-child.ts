@@ -28,13 +28,13 @@ interface ChildConfig {
   /** Watch window of the runtime host (default: none). */
   watchMs?: number;
   /**
-   * Capture samples 0..count-1 (sampleImage(seq, bytes)) into the spool, `perTick` every
+   * Capture samples first..first+count-1 (sampleImage(seq, bytes)) into the spool, `perTick` every
    * `tickMs`. The next sequence number survives kills: `capture-cursor` in the data dir, and a
    * sample committed to the spool just before a kill (cursor not advanced yet) is found there.
    * While the agent is online, capture waits while the spool holds `highWater` samples or more
    * (it follows the upload rate); offline it goes on, and the spool's policy drops the oldest.
    */
-  capture?: { count: number; bytes: number; perTick: number; tickMs: number; highWater: number };
+  capture?: { first?: number; count: number; bytes: number; perTick: number; tickMs: number; highWater: number };
   spoolMaxSamples?: number;
   sampleAckTimeoutMs?: number;
 }
@@ -67,6 +67,10 @@ const agent = new DeviceAgent({
 agent.on('event', (event) => emit({ type: 'event', event }));
 agent.on('progress', (verified, total) => emit({ type: 'progress', verified, total }));
 agent.on('online', () => emit({ type: 'online' }));
+// An ack for a sample the spool evicted while its upload was in flight: it is on the server.
+agent.on('sample-acked', (ack, removed) => {
+  if (!removed) emit({ type: 'acked-evicted', id: ack.id });
+});
 await agent.start();
 
 function servingVersion(): number | null {
@@ -84,7 +88,9 @@ if (config.capture !== undefined) await capture(config.capture);
 
 async function capture(options: NonNullable<ChildConfig['capture']>): Promise<void> {
   const cursorPath = join(config.dataDir, 'capture-cursor');
-  let next = 0;
+  const first = options.first ?? 0;
+  const end = first + options.count;
+  let next = first;
   try {
     next = Number(readFileSync(cursorPath, 'utf8').trim());
   } catch {
@@ -96,9 +102,9 @@ async function capture(options: NonNullable<ChildConfig['capture']>): Promise<vo
     if (seq >= next) next = seq + 1;
   }
   emit({ type: 'capture-resumed', next });
-  while (next < options.count) {
+  while (next < end) {
     while (agent.online && agent.spool.list().length >= options.highWater) await new Promise((r) => setTimeout(r, options.tickMs));
-    for (let k = 0; k < options.perTick && next < options.count; k++) {
+    for (let k = 0; k < options.perTick && next < end; k++) {
       const seq = next;
       const added = await agent.spool.add({ image: sampleImage(seq, options.bytes), model: { name: 'soak', version: 1 }, reasons: ['soak'], prediction: { seq }, frame: { seq } });
       // Advanced synchronously after the commit: no upload of this sample can finish before.

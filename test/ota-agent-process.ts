@@ -13,6 +13,7 @@ export type Line =
   | { type: 'progress'; verified: number; total: number }
   | { type: 'started'; serving: number | null }
   | { type: 'online' }
+  | { type: 'acked-evicted'; id: string }
   | { type: 'inferred'; version: number; prediction: { classIndex?: number; score?: number } }
   | { type: 'capture-resumed' | 'capture-done'; next: number }
   | { type: 'captured'; seq: number; id: string | null; evicted: number; reason?: string };
