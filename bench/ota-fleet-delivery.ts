@@ -21,11 +21,15 @@ import {
 import type { InstallEvent } from '@edgeloop/ota';
 import mqtt from 'mqtt';
 
-import { forkServerChild, machineNote, readRssKiB } from './ota-idle-agents.js';
+import { forkServerChild, machineNote, provisionMany, readRssKiB } from './ota-idle-agents.js';
 
 function arg(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);
   return at >= 0 ? Number(process.argv[at + 1]) : fallback;
+}
+
+function hasArg(name: string): boolean {
+  return process.argv.includes(`--${name}`);
 }
 
 function median(values: number[]): number {
@@ -93,7 +97,13 @@ function waitEvent(agent: DeviceAgent, predicate: (e: InstallEvent) => boolean, 
 }
 
 /** aedes alone: 10 MiB as `size`-byte messages publisher -> subscriber at `qos`; MB/s (1e6 bytes). */
-async function baseline(url: string, pub: { username: string; password: string }, sub: { username: string; password: string }, qos: 0 | 1, size: number, total: number): Promise<number> {
+/** CPU time (user + system, all threads of this process) per MB since `start`: less sensitive to other load than MB/s. */
+function cpuMsPerMB(start: NodeJS.CpuUsage, bytes: number): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000 / (bytes / 1e6);
+}
+
+async function baseline(url: string, pub: { username: string; password: string }, sub: { username: string; password: string }, qos: 0 | 1, size: number, total: number): Promise<{ mbps: number; cpu: number }> {
   const topic = 'edgeloop/v1/bench/baseline';
   const subscriber = await mqtt.connectAsync(url, { clientId: `${sub.username}-${Date.now()}`, username: sub.username, password: sub.password, reconnectPeriod: 0 });
   const publisher = await mqtt.connectAsync(url, { clientId: `${pub.username}-${Date.now()}`, username: pub.username, password: pub.password, reconnectPeriod: 0 });
@@ -115,11 +125,12 @@ async function baseline(url: string, pub: { username: string; password: string }
       });
     });
     const t = performance.now();
+    const cpu = process.cpuUsage();
     const sent: Promise<unknown>[] = [];
     for (let i = 0; i < count; i++) sent.push(publisher.publishAsync(topic, payload, { qos }));
     await Promise.all(sent);
     await done;
-    return bytes / 1e6 / ((performance.now() - t) / 1000);
+    return { mbps: bytes / 1e6 / ((performance.now() - t) / 1000), cpu: cpuMsPerMB(cpu, bytes) };
   } finally {
     await publisher.endAsync(true);
     await subscriber.endAsync(true);
@@ -139,23 +150,28 @@ async function partA(root: string, key: KeyPair, trust: TrustStore, bundleBytes:
   try {
     // --- baseline: aedes alone ---
     const total = 10 * 1024 * 1024;
-    const base: Record<string, number[]> = { q0: [], q1: [] };
+    const base: Record<string, number[]> = { q0: [], q1: [], q0cpu: [], q1cpu: [] };
     for (let p = 0; p < 3; p++) {
-      base.q0.push(await baseline(broker.url, pubCreds, subCreds, 0, 256 * 1024, total));
-      base.q1.push(await baseline(broker.url, pubCreds, subCreds, 1, 256 * 1024, total));
+      const r0 = await baseline(broker.url, pubCreds, subCreds, 0, 256 * 1024, total);
+      const r1 = await baseline(broker.url, pubCreds, subCreds, 1, 256 * 1024, total);
+      base.q0.push(r0.mbps);
+      base.q0cpu.push(r0.cpu);
+      base.q1.push(r1.mbps);
+      base.q1cpu.push(r1.cpu);
     }
     const q0 = median(base.q0);
     const q1 = median(base.q1);
     console.log(`(a) baseline aedes alone, 10 MiB as 256 KiB messages pub->sub, same process, median of 3: QoS 0 ${q0.toFixed(1)} MB/s [${base.q0.map((v) => v.toFixed(0)).join(', ')}], ` +
-      `QoS 1 ${q1.toFixed(1)} MB/s [${base.q1.map((v) => v.toFixed(0)).join(', ')}]`);
+      `QoS 1 ${q1.toFixed(1)} MB/s [${base.q1.map((v) => v.toFixed(0)).join(', ')}]; CPU ms per MB: QoS 0 ${median(base.q0cpu).toFixed(2)}, QoS 1 ${median(base.q1cpu).toFixed(2)}`);
 
     // --- agent downloads over a grid ---
     const maxChunk = chunkBytesFor(DEFAULT_MAX_PACKET_BYTES, DEFAULT_MAX_PACKET_BYTES);
-    const chunkSizes = [64 * 1024, 256 * 1024, 512 * 1024, maxChunk];
-    const windows = [2, 4, 8, 16, 32];
+    // --chunk-kib / --window with --only-a: measure just that setting instead of the grid.
+    const chunkSizes = hasArg('chunk-kib') ? [Math.min(maxChunk, arg('chunk-kib', 256) * 1024)] : [64 * 1024, 256 * 1024, 512 * 1024, maxChunk];
+    const windows = hasArg('window') ? [arg('window', 8)] : [2, 4, 8, 16, 32];
     console.log(`(a) one agent, ${(bundleBytes / 1e6).toFixed(1)} MB bundle, ${passes} pass(es) per setting; MB/s = bundle bytes / downloader seconds (request -> all chunks verified on disk); ` +
-      `"activated" = assign -> activated (adds verify, stage, health check)`);
-    console.log('  chunk KiB  window   MB/s (passes)          median  vs QoS1  activated s');
+      `"activated" = assign -> activated (adds verify, stage, health check); "CPU ms/MB" = this process's CPU time (server + broker + agent) from assign to downloaded, per MB`);
+    console.log('  chunk KiB  window   MB/s (passes)          median  vs QoS1  activated s  CPU ms/MB');
     let best = { chunkBytes: 256 * 1024, window: 8, mbps: 0 };
     let n = 0;
     for (const chunkBytes of chunkSizes) {
@@ -164,6 +180,7 @@ async function partA(root: string, key: KeyPair, trust: TrustStore, bundleBytes:
       for (const window of windows) {
         const rates: number[] = [];
         const activatedS: number[] = [];
+        const cpus: number[] = [];
         for (let p = 0; p < passes; p++) {
           const deviceId = `dev-${n++}`;
           const password = (await provisionDevice(dir, deviceId)).password;
@@ -176,8 +193,10 @@ async function partA(root: string, key: KeyPair, trust: TrustStore, bundleBytes:
           const downloaded = waitEvent(agent, (e) => e.phase === 'downloaded' && e.bundle === record.sha256, 120_000);
           const activated = waitEvent(agent, (e) => e.phase === 'activated' && e.bundle === record.sha256, 120_000);
           const t = performance.now();
+          const cpu = process.cpuUsage();
           await server.assign(deviceId, record.sha256);
           const d = await downloaded;
+          cpus.push(cpuMsPerMB(cpu, record.size));
           await activated;
           activatedS.push((performance.now() - t) / 1000);
           const seconds = d.stats?.seconds ?? NaN;
@@ -188,7 +207,7 @@ async function partA(root: string, key: KeyPair, trust: TrustStore, bundleBytes:
         }
         const m = median(rates);
         if (m > best.mbps) best = { chunkBytes, window, mbps: m };
-        console.log(`  ${String(chunkBytes / 1024).padStart(9)}  ${String(window).padStart(6)}   ${rates.map((r) => r.toFixed(1)).join(', ').padEnd(20)}  ${m.toFixed(1).padStart(6)}  ${(m / q1).toFixed(2).padStart(6)}  ${median(activatedS).toFixed(2).padStart(11)}`);
+        console.log(`  ${String(chunkBytes / 1024).padStart(9)}  ${String(window).padStart(6)}   ${rates.map((r) => r.toFixed(1)).join(', ').padEnd(20)}  ${m.toFixed(1).padStart(6)}  ${(m / q1).toFixed(2).padStart(6)}  ${median(activatedS).toFixed(2).padStart(11)}  ${median(cpus).toFixed(2).padStart(9)}`);
       }
     }
     console.log(`(a) best: chunk ${best.chunkBytes / 1024} KiB, window ${best.window}: ${best.mbps.toFixed(1)} MB/s (target >= 100 MB/s; ` +
@@ -203,8 +222,7 @@ async function partA(root: string, key: KeyPair, trust: TrustStore, bundleBytes:
 
 async function partB(root: string, key: KeyPair, trust: TrustStore, bundleBytes: number, count: number, setting: { chunkBytes: number; window: number }): Promise<void> {
   const dir = join(root, 'b');
-  const passwords: string[] = [];
-  for (let i = 0; i < count; i++) passwords.push((await provisionDevice(dir, `fleet-${i}`)).password);
+  const passwords = await provisionMany(dir, 'fleet', count);
   const server = await forkServerChild(dir);
   const agents: DeviceAgent[] = [];
   try {
@@ -256,6 +274,8 @@ async function partB(root: string, key: KeyPair, trust: TrustStore, bundleBytes:
     const timeouts = agents.reduce((s, a) => s + (a.lastDownload?.timeouts ?? 0), 0);
     console.log(`(b) ${count} agents (this process) <- fleet server + aedes (child pid ${server.pid}), ${(added.bytes / 1e6).toFixed(1)} MB bundle, chunk ${setting.chunkBytes / 1024} KiB, window ${setting.window}`);
     console.log(`(b) ${activatedAt.length}/${count} verified + activated in ${seconds.toFixed(1)} s (target < 30 s; first at ${firstS.toFixed(1)} s; assign() of all ${count} took ${assignedS.toFixed(1)} s)`);
+    console.log(`(b) requests: ${stats.chunksRequested} chunk indices requested, ${stats.chunksCoalesced} answered by a copy already sent (coalesced), ${stats.chunksServed} copies published ` +
+      `(${(stats.chunksServed / Math.ceil(added.bytes / setting.chunkBytes)).toFixed(2)} per chunk of the bundle; ${count} without coalescing at the least)`);
     console.log(`(b) delivered: server sent ${(stats.bytesServed / 1e6).toFixed(1)} MB in ${stats.chunksServed} chunks (${(stats.bytesServed / 1e6 / seconds).toFixed(1)} MB/s aggregate); ` +
       `agents received ${(received / 1e6).toFixed(1)} MB (ideal ${((count * added.bytes) / 1e6).toFixed(1)} MB; refetched ${(refetched / 1e6).toFixed(1)} MB, ${timeouts} request timeouts)`);
     console.log(`(b) server child VmRSS: ${mib(rssBefore)} MiB before assign, peak ${mib(rssPeak)} MiB during delivery (sampled every 200 ms), ${mib(stats.rssKiB)} MiB after; ` +

@@ -29,7 +29,10 @@ export type ChildReply =
   | { type: 'ready'; url: string; pid: number }
   | { type: 'added'; sha256: string; bytes: number }
   | { type: 'assigned' }
-  | { type: 'stats'; rssKiB: number; heapUsed: number; bytesServed: number; chunksServed: number; clients: number }
+  | {
+    type: 'stats'; rssKiB: number; heapUsed: number; bytesServed: number; chunksServed: number; chunksRequested: number; chunksCoalesced: number;
+    clients: number; auth: { fileLoads: number; checks: number; cacheHits: number; joined: number; abandoned: number };
+  }
   | { type: 'error'; message: string };
 
 export async function readRssKiB(pid: number): Promise<number> {
@@ -64,7 +67,8 @@ async function runChild(dataDir: string): Promise<void> {
           case 'stats':
             send({
               type: 'stats', rssKiB: await readRssKiB(process.pid), heapUsed: process.memoryUsage().heapUsed,
-              bytesServed: server.stats.bytesServed, chunksServed: server.stats.chunksServed, clients: broker.aedes.connectedClients,
+              bytesServed: server.stats.bytesServed, chunksServed: server.stats.chunksServed, chunksRequested: server.stats.chunksRequested,
+              chunksCoalesced: server.stats.chunksCoalesced, clients: broker.aedes.connectedClients, auth: { ...broker.authStats },
             });
             break;
           case 'stop':
@@ -125,6 +129,16 @@ export async function forkServerChild(dataDir: string): Promise<ServerChild> {
   };
 }
 
+/** Provisions `${prefix}-0` … `${prefix}-${count - 1}`, 50 at a time; returns their passwords in order. */
+export async function provisionMany(dataDir: string, prefix: string, count: number): Promise<string[]> {
+  const passwords: string[] = [];
+  for (let i = 0; i < count; i += 50) {
+    const batch = Array.from({ length: Math.min(50, count - i) }, (_, j) => provisionDevice(dataDir, `${prefix}-${i + j}`));
+    for (const issued of await Promise.all(batch)) passwords.push(issued.password);
+  }
+  return passwords;
+}
+
 export function machineNote(): string {
   const [one, five] = loadavg();
   return `machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load average ${one.toFixed(2)} / ${five.toFixed(2)} (1 / 5 min) at start; ` +
@@ -150,12 +164,11 @@ async function main(): Promise<void> {
   try {
     const key = generateKeyPair();
     const trust = TrustStore.fromPems([key.publicKeyPem]);
-    // Provision first (scrypt per device, serialized writes of credentials.json), then start the child.
+    // Provision first (scrypt per device; concurrent calls share credentials.json rewrites), then start the child.
     let t = performance.now();
-    const passwords: string[] = [];
-    for (let i = 0; i < count; i++) passwords.push((await provisionDevice(serverDir, `idle-${i}`)).password);
+    const passwords = await provisionMany(serverDir, 'idle', count);
     const provisionS = (performance.now() - t) / 1000;
-    console.log(`provisioned ${count} devices in ${provisionS.toFixed(1)} s (${((provisionS * 1000) / count).toFixed(1)} ms each; scrypt + rewrite of credentials.json)`);
+    console.log(`provisioned ${count} devices in ${provisionS.toFixed(1)} s (${((provisionS * 1000) / count).toFixed(1)} ms each; scrypt per device, 50 at a time, grouped rewrites of credentials.json)`);
 
     server = await forkServerChild(serverDir);
     await new Promise((r) => setTimeout(r, 500));
@@ -213,6 +226,8 @@ async function main(): Promise<void> {
     const perAgentKiB = (afterRss - beforeRss) / Math.max(connected, 1);
     console.log(`server child VmRSS after ${connected} idle agents: ${mib(afterRss)} MiB (median of 5 samples 1 s apart: ${samples.map(mib).join(', ')}); ` +
       `heapUsed ${(after.heapUsed / 1048576).toFixed(1)} MiB; broker clients ${after.clients}`);
+    console.log(`broker authentication: ${after.auth.checks} scrypt checks, ${after.auth.cacheHits} answered from the cache, ${after.auth.joined} joined a running check, ` +
+      `${after.auth.abandoned} dropped (client gone), credentials.json read ${after.auth.fileLoads} time(s)`);
     console.log(`server-side cost: +${mib(afterRss - beforeRss)} MiB for ${connected} agents = ${perAgentKiB.toFixed(1)} KiB per idle agent`);
     const parentRss = await readRssKiB(process.pid);
     console.log(`(agents' process VmRSS: ${mib(parentRss)} MiB = ${(parentRss / Math.max(count, 1)).toFixed(0)} KiB per agent incl. the Node baseline)`);
