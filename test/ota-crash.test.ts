@@ -11,7 +11,7 @@ import { DEFAULT_CHUNK_BYTES, provisionDevice } from '@edgeloop/ota';
 import type { InstallEvent } from '@edgeloop/ota';
 
 import { AgentProcess } from './ota-agent-process.js';
-import { makeBundle, startFleet } from './ota-helpers.js';
+import { makeBundle, startFleet, until } from './ota-helpers.js';
 import type { Fleet } from './ota-helpers.js';
 
 const DEVICE = 'dev-crash';
@@ -87,7 +87,11 @@ describe('ota crash safety (SIGKILL)', () => {
     // Kill inside activation: the trial is recorded and the pointer may already name the new slot.
     agent = new AgentProcess({ ...config, hangOnActivate: true });
     await agent.waitFor(agent.event('healthy'));
-    await new Promise((r) => setTimeout(r, 300));
+    // activate never returns here: wait for the trial on disk (a fixed sleep can end before the
+    // agent recorded it on a loaded machine), give it a moment inside activate, then kill.
+    const trialRecorded = async (): Promise<boolean> => JSON.parse(await readFile(join(config.dataDir, 'state.json'), 'utf8').catch(() => '{}')).trial != null;
+    await until(trialRecorded, 30_000, 'trial recorded');
+    await new Promise((r) => setTimeout(r, 100));
     await agent.kill();
     const state = JSON.parse(await readFile(join(config.dataDir, 'state.json'), 'utf8')) as { trial: unknown; highestAccepted: number };
     assert.notEqual(state.trial, null, 'the kill landed inside the activation');
