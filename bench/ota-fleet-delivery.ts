@@ -7,7 +7,7 @@
 //  (b) 50 agents (this process) all assigned the same 10 MB bundle, served by a fleet server +
 //      embedded broker in a child process (bench/ota-idle-agents.ts --child): time from assign
 //      until all 50 verified and activated it, MB delivered, the server child's VmRSS.
-// Run: npx tsc -b bench && node bench/dist/ota-fleet-delivery.js [--mb 10] [--agents 50] [--passes 2] [--b-timeout-s 180]\n//      (--only-a / --only-b [--chunk-kib 256 --window 8] run one part; --only-b uses the given setting)
+// Run: npx tsc -b bench && node bench/dist/ota-fleet-delivery.js [--mb 10] [--agents 50] [--passes 2] [--b-timeout-s 180]\n//      (--only-a / --only-b [--chunk-kib 256 --window 16] run one part; --only-b uses the given setting; --flush-every N sets the agent's flushEveryChunks in part (a))
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -187,6 +187,7 @@ async function partA(root: string, key: KeyPair, trust: TrustStore, bundleBytes:
           const agent = new DeviceAgent({
             dataDir: join(dir, 'devices', deviceId), deviceId, profile: 'raspberry-pi-4', trust, host: new BundleModelHost(trust),
             broker: { url: broker.url, password }, window, requestTimeoutMs: 5000,
+            ...(hasArg('flush-every') ? { flushEveryChunks: arg('flush-every', 8) } : {}),
           });
           agents.push(agent);
           await agent.start();
