@@ -3,6 +3,7 @@
 //   devices/<id>/desired.json                desired state (docs/ota-protocol.md §desired)
 //   devices/<id>/reported.json, status.json  last reported state and status
 //   devices/<id>/events.jsonl                install events, appended
+import { existsSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -12,7 +13,7 @@ import type { Trust } from '@edgeloop/bundle';
 import type { BundleAssignments } from '../auth/acl.js';
 import { BundleUnknownError } from '../errors.js';
 import type { DesiredState, DeviceStatus, InstallEvent, ReportedState, TransferDescriptor } from '../schemas.js';
-import { assertDeviceId, isSha256Hex } from '../topics.js';
+import { assertDeviceId, isSha256Hex, isValidDeviceId } from '../topics.js';
 import { DEFAULT_CHUNK_BYTES, describeFile } from '../transfer/descriptor.js';
 
 export interface BundleRecord {
@@ -22,6 +23,14 @@ export interface BundleRecord {
   version: number;
   targetProfile: string;
   transfer: TransferDescriptor;
+}
+
+function readJsonSync<T>(path: string): T | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
 }
 
 export class FleetStore implements BundleAssignments {
@@ -83,7 +92,12 @@ export class FleetStore implements BundleAssignments {
     return record;
   }
 
+  /** A bundle record; one not in memory is looked up on disk (added by another server copy sharing the directory). */
   getBundle(sha256: string): BundleRecord | undefined {
+    const known = this.bundles.get(sha256);
+    if (known !== undefined || !isSha256Hex(sha256)) return known;
+    const record = readJsonSync<BundleRecord>(join(this.dataDir, 'bundles', `${sha256}.json`));
+    if (record?.sha256 === sha256 && existsSync(this.bundlePath(sha256))) this.bundles.set(sha256, record);
     return this.bundles.get(sha256);
   }
 
@@ -128,8 +142,19 @@ export class FleetStore implements BundleAssignments {
     return out;
   }
 
+  /**
+   * Whether the device's desired state names this bundle. A miss re-reads the device's
+   * desired.json: another server copy sharing the directory (docs/ota-protocol.md §scaling) may have
+   * assigned it. Misses are rare (a new assignment by another copy, or a device asking for what it
+   * may not have), so the synchronous read stays off the common path.
+   */
   isAssigned(deviceId: string, bundleSha256: string): boolean {
-    return this.desired.get(deviceId)?.bundle?.sha256 === bundleSha256;
+    if (this.desired.get(deviceId)?.bundle?.sha256 === bundleSha256) return true;
+    if (!isValidDeviceId(deviceId) || !isSha256Hex(bundleSha256)) return false;
+    const onDisk = readJsonSync<DesiredState>(join(this.dataDir, 'devices', deviceId, 'desired.json'));
+    if (onDisk === undefined) return false;
+    this.desired.set(deviceId, onDisk);
+    return onDisk.bundle?.sha256 === bundleSha256;
   }
 
   async recordStatus(deviceId: string, status: DeviceStatus): Promise<void> {
