@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { openBundle } from '@edgeloop/bundle';
-import { bundleModel } from '@edgeloop/compiler';
+import { bundleModel, seededRandom } from '@edgeloop/compiler';
 import { provisionDevice } from '@edgeloop/ota';
 import sharp from 'sharp';
 
@@ -33,18 +33,6 @@ type KillPoint =
   | { kind: 'download'; atChunk: number; delayMs: number }
   | { kind: 'downloaded' | 'verified' | 'staged' | 'healthy'; delayMs: number };
 
-/** mulberry32: a small seeded generator, so a failing sequence can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('ota crash safety at random points (SIGKILL, real runtime)', () => {
   let fleet: Fleet;
   before(async () => {
@@ -58,7 +46,7 @@ describe('ota crash safety at random points (SIGKILL, real runtime)', () => {
     const started = Date.now();
     const seed = Number(process.env.EDGELOOP_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
     console.log(`# crash-random seed ${seed} (EDGELOOP_CRASH_SEED=${seed} replays it)`);
-    const random = seeded(seed);
+    const random = seededRandom(seed);
     const { password } = await provisionDevice(fleet.serverDir, DEVICE);
     const dataDir = join(fleet.root, 'random-device');
     const image = join(fleet.root, 'digit.png');
