@@ -74,9 +74,11 @@ describe('ota crash safety (SIGKILL)', () => {
     await assertIntact(1);
     const stats = downloaded.event.stats ?? {};
     const resumed = stats.resumedChunks ?? 0;
-    console.log(`# SIGKILL at ${seenVerified}/${total} verified chunks (seen on stdout): resumed ${resumed} chunks, re-fetched ${Math.max(0, seenVerified - resumed)} chunks (bound: the ${WINDOW}-chunk window)`);
-    // Bits are written as chunks land, so a process kill loses at most the chunks still being written.
-    assert.ok(seenVerified - resumed <= WINDOW, `re-fetched ${seenVerified - resumed} chunks`);
+    console.log(`# SIGKILL at ${seenVerified}/${total} verified chunks (seen on stdout): resumed ${resumed} chunks, verified chunks fetched again: ${Math.max(0, seenVerified - resumed)}`);
+    // A chunk's bitmap bit is written (pwrite, in the page cache) before its progress is reported,
+    // so a process kill loses no verified chunk; only chunks still being hashed or written at the
+    // instant of the kill are fetched again.
+    assert.ok(seenVerified - resumed <= 1, `re-fetched ${seenVerified - resumed} verified chunks`);
 
     // The verified file was not staged yet: it is downloaded/verified again from the complete partial; kill after stage.
     agent = new AgentProcess(config);

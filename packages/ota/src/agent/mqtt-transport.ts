@@ -41,6 +41,9 @@ export class MqttLink {
       reconnectPeriod: 200,
       connectTimeout: options.connectTimeoutMs ?? 10_000,
       resubscribe: true,
+      // QoS 0 messages are not kept for after a reconnect: a chunk request from before a cut would
+      // be answered beside the re-request the download makes, and the chunk would arrive twice.
+      queueQoSZero: false,
       will: options.will,
       ca: options.ca,
     };
@@ -109,7 +112,10 @@ export function mqttChunkTransport(link: MqttLink, deviceId: string): ChunkTrans
     },
     async requestChunks(bundleSha256, indices) {
       const request: ChunkRequest = { v: 1, bundle: bundleSha256, chunks: indices };
-      await link.publish(deviceTopic(deviceId, 'chunks/request'), encodeJson(request), { qos: 1 });
+      // QoS 0: a request is idempotent and the download re-requests what does not arrive in time
+      // (and everything in flight after a reconnect). At QoS 1 the client would also re-send
+      // unacknowledged requests after a reconnect, so each such chunk would come twice (§chunk-request).
+      await link.publish(deviceTopic(deviceId, 'chunks/request'), encodeJson(request), { qos: 0 });
     },
     isConnected: () => link.connected,
     onConnectionChange: (listener) => link.onConnectionChange(listener),
