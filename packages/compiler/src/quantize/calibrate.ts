@@ -176,8 +176,9 @@ export async function calibrateModel(
   // tensors: whole when histogrammed in full; summarized in the graph (plus a strided sample when
   // histograms are wanted) otherwise.
   const strides = new Map(observed.map((n) => [n, existingOutputs.has(n) ? 1 : strideOf(n)]));
-  const fetched = observed.filter((n) => existingOutputs.has(n) || (withHistograms && strides.get(n) === 1));
-  const summarized = observed.filter((n) => !fetched.includes(n));
+  const isFetched = (n: string): boolean => existingOutputs.has(n) || (withHistograms && strides.get(n) === 1);
+  const fetched = observed.filter(isFetched);
+  const summarized = observed.filter((n) => !isFetched(n));
   const extraOutputs: ValueInfo[] = fetched.filter((n) => !existingOutputs.has(n)).map((name) => ({ name, type: checkFloat(name) }));
   const extraNodes: Node[] = [];
   const extraInitializers: Tensor[] = [];

@@ -16,22 +16,17 @@ export class ChunkReader {
 
   /** The whole §chunk-data frame: header, then the chunk read straight behind it (no copy). */
   async readFrame(record: BundleRecord, index: number): Promise<Buffer> {
-    const { length } = chunkRange(index, record.size, record.transfer.chunkBytes);
+    const { offset, length } = chunkRange(index, record.size, record.transfer.chunkBytes);
     const frame = Buffer.allocUnsafe(CHUNK_HEADER_BYTES + length);
     writeChunkHeader(frame, { index, totalChunks: record.transfer.chunkSha256.length, bundleSha256: record.sha256 });
-    await this.readInto(record, index, frame.subarray(CHUNK_HEADER_BYTES));
-    return frame;
-  }
-
-  private async readInto(record: BundleRecord, index: number, out: Buffer): Promise<void> {
-    const { offset, length } = chunkRange(index, record.size, record.transfer.chunkBytes);
     const handle = await this.handle(record.sha256);
     let filled = 0;
     while (filled < length) {
-      const { bytesRead } = await handle.read(out, filled, length - filled, offset + filled);
+      const { bytesRead } = await handle.read(frame, CHUNK_HEADER_BYTES + filled, length - filled, offset + filled);
       if (bytesRead === 0) throw new Error(`bundle ${record.sha256} is shorter than its record`);
       filled += bytesRead;
     }
+    return frame;
   }
 
   private handle(sha256: string): Promise<FileHandle> {
