@@ -42,13 +42,14 @@ async function writeModel(path: string): Promise<void> {
 let dir: string;
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'edgeloop-detection-'));
+  const keys = edgeloop(['keys', 'generate', '--out', join(dir, 'release')], dir);
+  assert.equal(keys.status, 0, keys.stderr);
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('a detection bundle through the CLI', () => {
   it('bundle create --task detection --output-format yolov8; run --json prints boxes in source pixels', async () => {
     await writeModel(join(dir, 'yolo.onnx'));
-    assert.equal(edgeloop(['keys', 'generate', '--out', join(dir, 'release')], dir).status, 0);
     const created = edgeloop([
       'bundle', 'create', join(dir, 'yolo.onnx'), '-o', join(dir, 'yolo.bundle'), '-k', join(dir, 'release.key'),
       '--task', 'detection', '--labels', 'cat,dog', '--output-format', 'yolov8', '--conf-threshold', '0.3', '--iou-threshold', '0.5',
