@@ -63,4 +63,38 @@ void describe('classification postprocessing', () => {
     assert.throws(() => classify([1, 2], { labels: ['only one'] }), PostprocessError);
     assert.throws(() => classify({ dtype: 'int32', dims: [1, 2], data: new Int32Array(2) }), PostprocessError);
   });
+
+  void it('keeps the margin when topK is 1, ranks one class alone, and reads rows at their offset', () => {
+    const one = classify(Float32Array.from([0.1, 2, 0.3, 1.5]), { topK: 1, outputKind: 'logits' });
+    assert.equal(one.top.length, 1);
+    assert.equal(one.top[0].index, 1);
+    const p = softmax([0.1, 2, 0.3, 1.5]);
+    assert.ok(Math.abs(one.margin - (p[1] - p[3])) < 1e-6, 'margin still top1 - top2');
+    const single = classify([3], { outputKind: 'logits' });
+    assert.deepEqual(single.top, [{ index: 0, score: 1 }]);
+    assert.equal(single.margin, 1);
+    assert.equal(single.normalizedEntropy, 0);
+    const batch = { dtype: 'float32' as const, dims: [3, 3], data: Float32Array.from([0.2, 0.5, 0.3, 0.6, 0.3, 0.1, 0.1, 0.1, 0.8]) };
+    const rows = classifyBatch(batch, { labels: ['a', 'b', 'c'], topK: 3 });
+    assert.deepEqual(rows.map((r) => r.top.map((t) => t.label).join('')), ['bca', 'abc', 'cab']);
+    assert.deepEqual([...rows[2].probabilities], [0.1, 0.1, 0.8].map(Math.fround));
+  });
+
+  void it('entropy from logits equals the entropy of the probabilities, also with infinite logits', () => {
+    let seed = 99;
+    const next = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 30 - 15;
+    const cases = [
+      Array.from({ length: 1000 }, next),
+      Array.from({ length: 10 }, next),
+      [0, -Infinity, 1, -Infinity],
+      [Infinity, 3, Infinity, -Infinity],
+      [-Infinity, -Infinity],
+      [1e4, 0, -1e4],
+    ];
+    for (const logits of cases) {
+      const result = classify(logits, { outputKind: 'logits' });
+      const direct = entropy(softmax(logits));
+      assert.ok(Math.abs(result.entropy - direct) < 1e-6, `${result.entropy} vs ${direct} for ${logits.length} logits`);
+    }
+  });
 });

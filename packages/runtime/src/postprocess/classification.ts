@@ -39,57 +39,101 @@ let scratch = new Float64Array(1024);
 export function softmax(logits: ArrayLike<number>, out: Float32Array = new Float32Array(logits.length)): Float32Array {
   const n = logits.length;
   if (out.length < n) throw new PostprocessError(`softmax output holds ${out.length} values, needs ${n}`);
+  softmaxInto(logits, 0, n, out);
+  return out;
+}
+
+/**
+ * softmax of values[offset .. offset + n) into out[0 .. n); returns the distribution's entropy
+ * in nats, from the same exponentials: with p_i = e_i / S and e_i = exp(x_i - max),
+ * H = ln S - sum p_i (x_i - max), one logarithm instead of one per class.
+ */
+function softmaxInto(values: ArrayLike<number>, offset: number, n: number, out: Float32Array): number {
   let max = -Infinity;
   for (let i = 0; i < n; i++) {
-    const v = logits[i];
+    const v = values[offset + i];
     if (Number.isNaN(v)) throw new PostprocessError(`softmax input has NaN at index ${i}`);
     if (v > max) max = v;
   }
   if (max === -Infinity) {
     out.fill(1 / n, 0, n);
-    return out;
+    return Math.log(n);
   }
   let sum = 0;
   // Scratch reused call after call (softmax runs to completion synchronously, so nothing shares it).
   if (scratch.length < n) scratch = new Float64Array(n);
   const exps = scratch;
   for (let i = 0; i < n; i++) {
-    const e = max === Infinity ? (logits[i] === Infinity ? 1 : 0) : Math.exp(logits[i] - max);
+    const v = values[offset + i];
+    const e = max === Infinity ? (v === Infinity ? 1 : 0) : Math.exp(v - max);
     exps[i] = e;
     sum += e;
   }
-  for (let i = 0; i < n; i++) out[i] = exps[i] / sum;
-  return out;
+  let weighted = 0;
+  for (let i = 0; i < n; i++) {
+    const e = exps[i];
+    out[i] = e / sum;
+    if (e > 0 && max !== Infinity) weighted += e * (values[offset + i] - max);
+  }
+  // Infinite logits: the mass sits on the infinite ones, uniformly.
+  return max === Infinity ? Math.log(sum) : Math.max(0, Math.log(sum) - weighted / sum);
 }
 
 export function looksLikeProbabilities(values: ArrayLike<number>, tolerance = 1e-3): boolean {
+  return looksLikeProbabilitiesAt(values, 0, values.length, tolerance);
+}
+
+function looksLikeProbabilitiesAt(values: ArrayLike<number>, offset: number, n: number, tolerance = 1e-3): boolean {
   let sum = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
+  for (let i = 0; i < n; i++) {
+    const v = values[offset + i];
     if (!(v >= 0 && v <= 1)) return false;
     sum += v;
   }
-  return values.length > 0 && Math.abs(sum - 1) <= tolerance;
+  return n > 0 && Math.abs(sum - 1) <= tolerance;
 }
 
 /** The k highest scores, best first; equal scores are ordered by lower index. */
 export function topK(scores: ArrayLike<number>, k: number, labels?: readonly string[]): ClassScore[] {
   const count = Math.max(0, Math.min(Math.floor(k), scores.length));
-  const best: number[] = [];
+  const best = topIndices(scores, count);
+  const top: ClassScore[] = new Array<ClassScore>(count);
+  for (let r = 0; r < count; r++) top[r] = classScore(best[r], scores, labels);
+  return top;
+}
+
+let bestScratch = new Int32Array(16);
+
+/**
+ * Indices of the `count` highest scores, best first (earlier index first on ties), in a scratch
+ * array valid until the next call. Insertion into a sorted window: O(n * count), no allocation.
+ */
+function topIndices(scores: ArrayLike<number>, count: number): Int32Array {
+  if (bestScratch.length < count) bestScratch = new Int32Array(count);
+  const best = bestScratch;
+  let filled = 0;
   for (let i = 0; i < scores.length; i++) {
     const s = scores[i];
-    if (best.length === count && !(s > scores[best[count - 1]])) continue;
-    let at = best.length;
+    let at: number;
+    if (filled === count) {
+      if (count === 0 || !(s > scores[best[count - 1]])) continue;
+      at = count - 1;
+    } else {
+      at = filled++;
+    }
     // Strictly greater moves ahead, so an earlier index wins a tie.
-    while (at > 0 && s > scores[best[at - 1]]) at--;
-    best.splice(at, 0, i);
-    if (best.length > count) best.pop();
+    while (at > 0 && s > scores[best[at - 1]]) {
+      best[at] = best[at - 1];
+      at--;
+    }
+    best[at] = i;
   }
-  return best.map((index) => {
-    const entry: ClassScore = { index, score: scores[index] };
-    if (labels?.[index] !== undefined) entry.label = labels[index];
-    return entry;
-  });
+  return best;
+}
+
+function classScore(index: number, scores: ArrayLike<number>, labels: readonly string[] | undefined): ClassScore {
+  const label = labels?.[index];
+  return label === undefined ? { index, score: scores[index] } : { index, score: scores[index], label };
 }
 
 /** Shannon entropy in nats; zero probabilities contribute nothing. */
@@ -118,23 +162,34 @@ function isTensor(value: RuntimeTensor | ArrayLike<number>): value is RuntimeTen
   return typeof (value as RuntimeTensor).dtype === 'string' && Array.isArray((value as RuntimeTensor).dims);
 }
 
-function classifyRow(row: ArrayLike<number>, options: ClassifyOptions): Classification {
-  const classes = row.length;
+function classifyRow(data: ArrayLike<number>, offset: number, classes: number, options: ClassifyOptions): Classification {
   if (classes === 0) throw new PostprocessError('classification output has no classes');
-  if (options.labels && options.labels.length !== classes) {
-    throw new PostprocessError(`${options.labels.length} labels for ${classes} classes`);
+  const labels = options.labels;
+  if (labels && labels.length !== classes) {
+    throw new PostprocessError(`${labels.length} labels for ${classes} classes`);
   }
   const kind = options.outputKind ?? 'auto';
-  const isProbabilities = kind === 'probabilities' || (kind === 'auto' && looksLikeProbabilities(row));
-  const probabilities = isProbabilities ? Float32Array.from(row) : softmax(row);
-  const top = topK(probabilities, Math.max(options.topK ?? 5, Math.min(2, classes)), options.labels);
-  const h = entropy(probabilities);
+  const probabilities = new Float32Array(classes);
+  let h: number;
+  if (kind === 'probabilities' || (kind === 'auto' && looksLikeProbabilitiesAt(data, offset, classes))) {
+    for (let i = 0; i < classes; i++) probabilities[i] = data[offset + i];
+    h = entropy(probabilities);
+  } else {
+    h = softmaxInto(data, offset, classes, probabilities);
+  }
+  const wanted = Math.max(0, Math.min(Math.floor(options.topK ?? 5), classes));
+  // At least two ranked, for the margin.
+  const ranked = Math.max(0, Math.min(Math.floor(Math.max(options.topK ?? 5, Math.min(2, classes))), classes));
+  const best = topIndices(probabilities, ranked);
+  const top: ClassScore[] = new Array<ClassScore>(wanted);
+  for (let r = 0; r < top.length; r++) top[r] = classScore(best[r], probabilities, labels);
+  const first = probabilities[best[0]];
   return {
-    top: top.slice(0, Math.min(options.topK ?? 5, classes)),
+    top,
     probabilities,
     entropy: h,
     normalizedEntropy: classes > 1 ? h / Math.log(classes) : 0,
-    margin: top.length > 1 ? top[0].score - top[1].score : top[0].score,
+    margin: ranked > 1 ? first - probabilities[best[1]] : first,
   };
 }
 
@@ -142,18 +197,13 @@ function classifyRow(row: ArrayLike<number>, options: ClassifyOptions): Classifi
 export function classify(output: RuntimeTensor | ArrayLike<number>, options: ClassifyOptions = {}): Classification {
   const { rows, classes, data } = rowsOf(output);
   if (rows !== 1) throw new PostprocessError(`classification output has batch ${rows}; use classifyBatch`);
-  return classifyRow(subarray(data, 0, classes), options);
+  return classifyRow(data, 0, classes, options);
 }
 
 /** Classifies each row of a [batch, classes] tensor. */
 export function classifyBatch(output: RuntimeTensor, options: ClassifyOptions = {}): Classification[] {
   const { rows, classes, data } = rowsOf(output);
   const results: Classification[] = [];
-  for (let r = 0; r < rows; r++) results.push(classifyRow(subarray(data, r * classes, (r + 1) * classes), options));
+  for (let r = 0; r < rows; r++) results.push(classifyRow(data, r * classes, classes, options));
   return results;
-}
-
-function subarray(data: ArrayLike<number>, start: number, end: number): ArrayLike<number> {
-  if (data instanceof Float32Array || data instanceof Float64Array) return data.subarray(start, end);
-  return Array.prototype.slice.call(data, start, end) as number[];
 }
