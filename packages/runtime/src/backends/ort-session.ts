@@ -88,6 +88,17 @@ function sameDims(a: readonly number[], b: readonly number[]): boolean {
   return true;
 }
 
+/** onnxruntime-common's per-session backend handler: the object `InferenceSession.run` hands validated feeds to. */
+interface OrtSessionHandler {
+  run(
+    feeds: Record<string, Ort.Tensor>,
+    fetches: Record<string, null>,
+    options: Ort.InferenceSession.RunOptions,
+  ): Promise<Record<string, Pick<Ort.Tensor, 'type' | 'dims' | 'data'>>>;
+}
+
+const RUN_OPTIONS: Ort.InferenceSession.RunOptions = {};
+
 export class OrtSessionAdapter implements InferenceSession {
   readonly inputs: readonly TensorInfo[];
   readonly outputs: readonly TensorInfo[];
@@ -96,16 +107,24 @@ export class OrtSessionAdapter implements InferenceSession {
 
   readonly #ort: OrtModule;
   readonly #session: OrtSession;
+  // onnxruntime-common's InferenceSession.run checks the feeds, fetches and options again on
+  // every call, then passes them to its backend handler. The feeds this adapter passes were
+  // checked once (see #ortFeeds) and the fetches are all outputs, so when the session exposes
+  // that handler (onnxruntime-common 1.x, node and web) runs go to it directly; otherwise
+  // through `session.run`. Both give the same outputs (tested on both backends).
+  readonly #handler: OrtSessionHandler | undefined;
+  readonly #fetches: Record<string, null>;
   // Wrappers over the caller's typed arrays: a camera loop that refills one Float32Array per frame
   // reuses one ort.Tensor, and neither the wrapper nor the data is copied on the way in.
   readonly #tensorCache = new WeakMap<object, CachedTensor>();
   readonly #feedsCache = new WeakMap<object, { ortFeeds: Record<string, Ort.Tensor>; matches: (feeds: Readonly<Record<string, RuntimeTensor>>) => boolean }>();
   readonly #outputNames: readonly string[];
-  readonly #inFlight = new Set<Promise<unknown>>();
+  #running = 0;
+  #drained: (() => void) | undefined;
   #released = false;
   #releasing: Promise<void> | undefined;
 
-  constructor(ort: OrtModule, session: OrtSession, provider: ProviderName, fallbacks: readonly ProviderFailure[]) {
+  constructor(ort: OrtModule, session: OrtSession, provider: ProviderName, fallbacks: readonly ProviderFailure[], options: { direct?: boolean } = {}) {
     this.#ort = ort;
     this.#session = session;
     this.provider = provider;
@@ -113,24 +132,34 @@ export class OrtSessionAdapter implements InferenceSession {
     this.inputs = session.inputMetadata.map(toTensorInfo);
     this.outputs = session.outputMetadata.map(toTensorInfo);
     this.#outputNames = session.outputNames;
+    this.#fetches = Object.fromEntries(session.outputNames.map((name) => [name, null]));
+    const handler = (session as unknown as { handler?: Partial<OrtSessionHandler> }).handler;
+    this.#handler = options.direct !== false && typeof handler?.run === 'function' ? (handler as OrtSessionHandler) : undefined;
   }
 
-  async run(feeds: Readonly<Record<string, RuntimeTensor>>): Promise<Record<string, RuntimeTensor>> {
-    if (this.#released) throw new SessionReleasedError();
-    const ortFeeds = this.#ortFeeds(feeds);
-    const pending = this.#session.run(ortFeeds);
-    this.#inFlight.add(pending);
-    let results: Ort.InferenceSession.ReturnType;
+  /** Whether runs go straight to onnxruntime-common's session handler (see #handler). */
+  get direct(): boolean {
+    return this.#handler !== undefined;
+  }
+
+  run(feeds: Readonly<Record<string, RuntimeTensor>>): Promise<Record<string, RuntimeTensor>> {
+    if (this.#released) return Promise.reject(new SessionReleasedError());
+    let pending: Promise<Record<string, Pick<Ort.Tensor, 'type' | 'dims' | 'data'>>>;
     try {
-      results = await pending;
+      const ortFeeds = this.#ortFeeds(feeds);
+      pending = this.#handler ? this.#handler.run(ortFeeds, this.#fetches, RUN_OPTIONS) : this.#session.run(ortFeeds);
     } catch (error) {
-      throw new InferenceError(describeError(error), { cause: error });
-    } finally {
-      this.#inFlight.delete(pending);
+      return Promise.reject(error instanceof Error ? error : new InferenceError(describeError(error)));
     }
+    this.#running++;
+    return pending.then(this.#collect, this.#fail);
+  }
+
+  readonly #collect = (results: Record<string, Pick<Ort.Tensor, 'type' | 'dims' | 'data'>>): Record<string, RuntimeTensor> => {
+    this.#finished();
     const outputs: Record<string, RuntimeTensor> = {};
     for (const name of this.#outputNames) {
-      const tensor = results[name] as Ort.Tensor | undefined;
+      const tensor = results[name];
       if (tensor === undefined) continue;
       if (!isTensorDtype(tensor.type)) {
         throw new InferenceError(`output '${name}' has type ${tensor.type}, which this runtime does not read`);
@@ -138,6 +167,15 @@ export class OrtSessionAdapter implements InferenceSession {
       outputs[name] = { dtype: tensor.type, dims: tensor.dims, data: tensor.data as TypedArray };
     }
     return outputs;
+  };
+
+  readonly #fail = (error: unknown): never => {
+    this.#finished();
+    throw new InferenceError(describeError(error), { cause: error });
+  };
+
+  #finished(): void {
+    if (--this.#running === 0) this.#drained?.();
   }
 
   // The onnxruntime feeds for `feeds`. A feeds object seen before with the same tensor objects,
@@ -175,7 +213,7 @@ export class OrtSessionAdapter implements InferenceSession {
     if (!this.#releasing) {
       this.#released = true;
       this.#releasing = (async () => {
-        await Promise.allSettled([...this.#inFlight]);
+        if (this.#running > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
         await this.#session.release();
       })();
     }
