@@ -5,7 +5,7 @@ import { TrustStore, UntrustedKeyError, generateKeyPair, openBundle } from '@edg
 
 import { CLASSIFIER_LABELS, makeClassifierBundle, testImage, testTrust, withTempDir } from './bundles.test.helpers.js';
 import { Engine } from './engine.js';
-import { HealthCheckError, ImageDecodeError, UnsupportedModelError } from './errors.js';
+import { EngineClosedError, HealthCheckError, ImageDecodeError, InputDtypeError, InputShapeError, UnsupportedModelError } from './errors.js';
 import { classify } from './postprocess/classification.js';
 import { Preprocessor } from './preprocess.js';
 
@@ -170,6 +170,49 @@ void describe('Engine', () => {
       } finally {
         await engine.release();
       }
+    });
+  });
+
+  void it('inferTensor: a caller-made input tensor gives the same result as the frame it came from, in turn with frames', async () => {
+    await withTempDir(async (dir) => {
+      const engine = await Engine.open({ bundle: await makeClassifierBundle(dir), trust: testTrust(), warmUpRuns: 0 });
+      try {
+        const frame = { data: new Uint8Array(8 * 8 * 3).map((_, i) => (i * 37) % 256), width: 8, height: 8, channels: 3 as const };
+        const tensor = (await new Preprocessor(engine.imageInput.preprocessing!).run(frame)).tensor;
+        const [fromFrame, fromTensor, again] = await Promise.all([engine.infer(frame), engine.inferTensor(tensor), engine.inferTensor(tensor)]);
+        assert.ok(fromFrame.prediction.task === 'classification' && fromTensor.prediction.task === 'classification' && again.prediction.task === 'classification');
+        assert.equal(fromTensor.prediction.classIndex, fromFrame.prediction.classIndex);
+        assert.equal(fromTensor.prediction.score, fromFrame.prediction.score);
+        assert.deepEqual(fromTensor.outputs.logits.data, fromFrame.outputs.logits.data);
+        assert.deepEqual(fromTensor.transform, { srcWidth: 8, srcHeight: 8, scaleX: 1, scaleY: 1, offsetX: 0, offsetY: 0 });
+        assert.equal(again.prediction.score, fromTensor.prediction.score);
+        // The tensor is read at run time, not copied: refilled in place, it gives the new frame's result.
+        const other = { ...frame, data: frame.data.map((v) => 255 - v) };
+        (tensor.data as Float32Array).set((await new Preprocessor(engine.imageInput.preprocessing!).run(other)).tensor.data as Float32Array);
+        const refilled = await engine.inferTensor(tensor);
+        assert.deepEqual(refilled.outputs.logits.data, (await engine.infer(other)).outputs.logits.data);
+        let seen: unknown;
+        await engine.inferTensor(tensor, { onInput: (t) => (seen = t) });
+        assert.equal(seen, tensor, 'onInput sees the caller tensor');
+        assert.equal(engine.inFlight, 0);
+      } finally {
+        await engine.release();
+      }
+    });
+  });
+
+  void it('inferTensor refuses a tensor of the wrong dtype, shape or length, and after release', async () => {
+    await withTempDir(async (dir) => {
+      const engine = await Engine.open({ bundle: await makeClassifierBundle(dir), trust: testTrust(), warmUpRuns: 0 });
+      await assert.rejects(engine.inferTensor({ dtype: 'uint8', dims: [1, 3, 8, 8], data: new Uint8Array(192) }), InputDtypeError);
+      await assert.rejects(engine.inferTensor({ dtype: 'float32', dims: [1, 3, 4, 4], data: new Float32Array(48) }), InputShapeError);
+      await assert.rejects(engine.inferTensor({ dtype: 'float32', dims: [1, 3, 8, 8], data: new Float32Array(10) }), /10 values/);
+      assert.equal(engine.inFlight, 0);
+      // The refusals took no session turn: a good tensor still runs.
+      const ok = await engine.inferTensor({ dtype: 'float32', dims: [1, 3, 8, 8], data: new Float32Array(192) });
+      assert.equal(ok.prediction.task, 'classification');
+      await engine.release();
+      await assert.rejects(engine.inferTensor({ dtype: 'float32', dims: [1, 3, 8, 8], data: new Float32Array(192) }), EngineClosedError);
     });
   });
 });

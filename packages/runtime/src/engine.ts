@@ -18,7 +18,7 @@ import {
 } from './backend.js';
 import { createNodeBackend } from './backends/node.js';
 import { createWebBackend } from './backends/web.js';
-import { BackendLoadError, EngineClosedError, UnsupportedModelError, describeError, type ProviderFailure } from './errors.js';
+import { BackendLoadError, EngineClosedError, InputDtypeError, InputShapeError, UnsupportedModelError, describeError, type ProviderFailure } from './errors.js';
 import { runGoldenHealthCheck, type HealthReport } from './golden.js';
 import { planPostprocess, predict, type PostprocessPlan, type Prediction } from './prediction.js';
 import { Preprocessor, type ImageInput, type ImageTransform, type PreprocessorOptions } from './preprocess.js';
@@ -111,6 +111,9 @@ export class Engine implements FrameInferer {
   // one buffer) so overlapping infer calls never share a buffer.
   readonly #free: InputSlot[] = [];
   readonly #model: { name: string; version: number };
+  // Feeds objects for caller-made tensors (inferTensor), one per tensor object, so the session
+  // adapter recognises them and skips re-validating and re-wrapping.
+  readonly #tensorFeeds = new WeakMap<RuntimeTensor, Record<string, RuntimeTensor>>();
   // Session turns: tickets are handed out as frames are accepted; `#serving` is the one allowed
   // into session.run next. Waiters park in `#turns`; tickets that failed before their turn
   // (decode errors) sit in `#gaveUp` until the queue reaches them.
@@ -204,23 +207,66 @@ export class Engine implements FrameInferer {
     if (this.#closed) return Promise.reject(new EngineClosedError(`engine for ${this.manifest.name} v${this.manifest.version} is closed`));
     const ticket = this.#nextTicket++;
     this.#accepted++;
-    return this.#infer(frame, options, ticket);
+    return this.#infer(frame, undefined, options, ticket);
   }
 
-  async #infer(frame: ImageInput, options: InferOptions | undefined, ticket: number): Promise<InferResult> {
+  /**
+   * A model input the caller made (its own preprocessing, e.g. on a GPU, or a tensor kept from an
+   * earlier frame) -> prediction: the same path as `infer` without the preprocessor. The tensor
+   * must have the input's dtype and the preprocessed dims (`preprocessor.dims`); detections come
+   * back in model pixels (identity transform). Passing the same tensor object again reuses its
+   * onnxruntime wrapper, so refilling one buffer per frame allocates nothing on the way in.
+   */
+  inferTensor(tensor: RuntimeTensor, options?: InferOptions): Promise<InferResult> {
+    if (this.#closed) return Promise.reject(new EngineClosedError(`engine for ${this.manifest.name} v${this.manifest.version} is closed`));
+    const name = this.imageInput.name;
+    const dims = this.preprocessor.dims;
+    const dtype = this.preprocessor.spec.dtype;
+    if (tensor.dtype !== dtype) return Promise.reject(new InputDtypeError(name, dtype, tensor.dtype));
+    if (!sameDims(tensor.dims, dims)) return Promise.reject(new InputShapeError(name, dims, tensor.dims));
+    if (tensor.data.length !== this.preprocessor.elementCount) {
+      return Promise.reject(new InputShapeError(name, dims, tensor.dims, `${tensor.data.length} values`));
+    }
+    let feeds = this.#tensorFeeds.get(tensor);
+    if (feeds === undefined) {
+      feeds = { [name]: tensor };
+      this.#tensorFeeds.set(tensor, feeds);
+    }
+    const ticket = this.#nextTicket++;
+    this.#accepted++;
+    return this.#infer(undefined, feeds, options, ticket);
+  }
+
+  /**
+   * One frame through the engine: `frame` preprocessed into a pooled input buffer, or `prepared`
+   * feeds (inferTensor) as they are. One async function on purpose: at batch 1 on a small model
+   * every extra promise level is a measurable share of the latency.
+   */
+  async #infer(frame: ImageInput | undefined, prepared: Record<string, RuntimeTensor> | undefined, options: InferOptions | undefined, ticket: number): Promise<InferResult> {
     const start = performance.now();
-    const slot = this.#free.pop() ?? this.#newSlot();
+    const slot = prepared === undefined ? (this.#free.pop() ?? this.#newSlot()) : undefined;
     let ran = false;
     try {
-      // Raw frames already at the model size (the batch-1 latency path) need no sharp round trip.
-      const transform = (this.preprocessor.runSync(frame, slot.buffer) ?? (await this.preprocessor.run(frame, { out: slot.buffer }))).transform;
-      options?.onInput?.(slot.tensor);
+      let feeds: Record<string, RuntimeTensor>;
+      let transform: ImageTransform;
+      if (slot === undefined) {
+        feeds = prepared!;
+        transform = this.preprocessor.modelTransform;
+      } else {
+        // Raw frames already at the model size (the batch-1 latency path) need no sharp round trip.
+        transform = this.preprocessor.writeSync(frame!, slot.buffer) ?? (await this.preprocessor.run(frame!, { out: slot.buffer })).transform;
+        feeds = slot.feeds;
+      }
+      options?.onInput?.(feeds[this.imageInput.name]);
       const afterPre = performance.now();
-      if (this.#serving !== ticket) await this.#waitTurn(ticket);
-      const beforeRun = performance.now();
+      let beforeRun = afterPre;
+      if (this.#serving !== ticket) {
+        await this.#waitTurn(ticket);
+        beforeRun = performance.now();
+      }
       let outputs: Record<string, RuntimeTensor>;
       try {
-        outputs = await this.session.run(slot.feeds);
+        outputs = await this.session.run(feeds);
       } finally {
         ran = true;
         this.#finishTurn(ticket);
@@ -239,7 +285,7 @@ export class Engine implements FrameInferer {
     } finally {
       // A frame that never reached the session (bad bytes) gives its turn up in order.
       if (!ran) this.#finishTurn(ticket);
-      if (this.#free.length < MAX_POOLED_BUFFERS) this.#free.push(slot);
+      if (slot !== undefined && this.#free.length < MAX_POOLED_BUFFERS) this.#free.push(slot);
       if (--this.#accepted === 0) this.#idle?.();
     }
   }
@@ -264,8 +310,9 @@ export class Engine implements FrameInferer {
       return;
     }
     this.#serving++;
-    while (this.#gaveUp.delete(this.#serving)) this.#serving++;
-    const next = this.#turns.get(this.#serving);
+    // Both collections are empty in a one-frame-at-a-time loop: skip the lookups then.
+    if (this.#gaveUp.size > 0) while (this.#gaveUp.delete(this.#serving)) this.#serving++;
+    const next = this.#turns.size > 0 ? this.#turns.get(this.#serving) : undefined;
     if (next) {
       this.#turns.delete(this.#serving);
       next();
@@ -353,4 +400,10 @@ export async function defaultBackend(providers: readonly ProviderName[]): Promis
 
 export async function openEngine(options: EngineOptions): Promise<Engine> {
   return Engine.open(options);
+}
+
+function sameDims(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -48,6 +48,8 @@ void describe('HotSwapEngine', () => {
       const rolled = await engine.rollback();
       assert.deepEqual([rolled.from.version, rolled.to.version], [2, 1]);
       assert.equal((await engine.infer(image)).model.version, 1);
+      const tensor = { dtype: 'float32' as const, dims: engine.current.preprocessor.dims, data: new Float32Array(engine.current.preprocessor.elementCount) };
+      assert.equal((await engine.inferTensor(tensor)).model.version, 1, 'inferTensor goes to the current engine too');
       await assert.rejects(engine.rollback(), HotSwapError);
       await engine.release();
     });

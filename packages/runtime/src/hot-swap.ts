@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 
 import type { Manifest, OpenedBundle } from '@edgeloop/bundle';
 
-import type { ProviderName } from './backend.js';
+import type { ProviderName, RuntimeTensor } from './backend.js';
 import { Engine, type EngineOptions, type FrameInferer, type InferOptions, type InferResult } from './engine.js';
 import { HotSwapError } from './errors.js';
 import type { HealthReport } from './golden.js';
@@ -89,6 +89,11 @@ export class HotSwapEngine extends EventEmitter<HotSwapEvents> implements FrameI
     // The engine is chosen here, synchronously: a swap that lands while this frame is being
     // processed does not move it, and the old engine's release waits for it.
     return this.#current.infer(frame, options);
+  }
+
+  /** `Engine.inferTensor` on the current engine, chosen the same way. */
+  inferTensor(tensor: RuntimeTensor, options?: InferOptions): Promise<InferResult> {
+    return this.#current.inferTensor(tensor, options);
   }
 
   /**

@@ -170,6 +170,32 @@ void describe('preprocess', () => {
     await assert.rejects(pre.run({ data: new Uint8Array(5), width: 2, height: 1, channels: 3 }), ImageDecodeError);
   });
 
+  void it('synchronous path: runSync and writeSync match run for raw frames at the model size, and decline the rest', async () => {
+    for (const resize of ['stretch', 'letterbox', 'center-crop'] as const) {
+      const pre = new Preprocessor(spec({ width: 2, height: 2, resize, ...IMAGENET }));
+      const frame = { data: new Uint8Array([10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120]), width: 2, height: 2, channels: 3 as const };
+      const expected = await pre.run(frame);
+      const sync = pre.runSync(frame);
+      assert.ok(sync, resize);
+      assert.deepEqual(sync.tensor.data, expected.tensor.data);
+      assert.deepEqual(sync.transform, expected.transform);
+      assert.deepEqual(sync.transform, { srcWidth: 2, srcHeight: 2, scaleX: 1, scaleY: 1, offsetX: 0, offsetY: 0 });
+      const out = new Float32Array(12);
+      const transform = pre.writeSync(frame, out);
+      assert.deepEqual(out, expected.tensor.data);
+      assert.equal(transform, pre.modelTransform, 'one shared transform for model-size frames');
+      assert.ok(Object.isFrozen(transform), 'and nobody can change it');
+      // Encoded bytes and other sizes need sharp: the sync path says so and writes nothing.
+      const untouched = new Float32Array(12).fill(-1);
+      assert.equal(pre.writeSync(await solidPng(2, 2, [1, 2, 3]), untouched), undefined);
+      assert.equal(pre.writeSync({ data: new Uint8Array(27), width: 3, height: 3, channels: 3 }, untouched), undefined);
+      assert.equal(pre.runSync({ data: new Uint8Array(27), width: 3, height: 3, channels: 3 }), undefined);
+      assert.ok(untouched.every((v) => v === -1));
+      assert.throws(() => pre.writeSync({ data: new Uint8Array(5), width: 2, height: 2, channels: 3 }, out), ImageDecodeError);
+      assert.throws(() => pre.writeSync(frame, new Float32Array(11)), PreprocessConfigError);
+    }
+  });
+
   void it('resizes grey raw frames through sharp into RGB', async () => {
     const pre = new Preprocessor(spec({ width: 2, height: 1, dtype: 'uint8', layout: 'NHWC' }));
     const grey = await pre.run({ data: new Uint8Array(8).fill(50), width: 4, height: 2, channels: 1 });

@@ -79,6 +79,8 @@ export class Preprocessor {
   readonly #kernel: NonNullable<PreprocessorOptions['kernel']>;
   readonly #tables: Float32Array[];
   readonly #background: { r: number; g: number; b: number };
+  // The geometry of a frame already at the model size (identity in every resize mode), made once.
+  readonly #modelSize: Geometry;
 
   constructor(spec: Preprocessing, options: PreprocessorOptions = {}) {
     validateSpec(spec);
@@ -96,6 +98,16 @@ export class Preprocessor {
     }
     const color = spec.letterboxColor ?? DEFAULT_LETTERBOX_COLOR;
     this.#background = color.length === 1 ? { r: color[0], g: color[0], b: color[0] } : { r: color[0], g: color[1], b: color[2] };
+    const identity = this.#geometry(spec.width, spec.height);
+    this.#modelSize = Object.freeze({
+      transform: Object.freeze(identity.transform),
+      ...(identity.letterbox ? { letterbox: Object.freeze(identity.letterbox) } : {}),
+    });
+  }
+
+  /** The transform of a frame already at the model size: identity. */
+  get modelTransform(): ImageTransform {
+    return this.#modelSize.transform;
   }
 
   get elementCount(): number {
@@ -104,8 +116,8 @@ export class Preprocessor {
 
   async run(image: ImageInput, options: PreprocessCallOptions = {}): Promise<PreprocessResult> {
     const out = this.#outputBuffer(options.out);
-    const direct = this.#runDirect(image, out);
-    if (direct) return direct;
+    const direct = isRawFrame(image) ? this.#writeDirect(image, out) : undefined;
+    if (direct) return this.#result(out, direct);
     const { pixels, geometry } = await this.#decodeAndResize(image);
     this.#write(pixels, 3, out);
     return this.#result(out, geometry);
@@ -118,17 +130,26 @@ export class Preprocessor {
    */
   runSync(image: ImageInput, out?: Float32Array | Uint8Array): PreprocessResult | undefined {
     if (!isRawFrame(image)) return undefined;
-    return this.#runDirect(image, this.#outputBuffer(out));
+    const buffer = this.#outputBuffer(out);
+    const direct = this.#writeDirect(image, buffer);
+    return direct && this.#result(buffer, direct);
   }
 
-  #runDirect(image: ImageInput, out: Float32Array | Uint8Array): PreprocessResult | undefined {
+  /**
+   * `runSync` for a caller that keeps its own tensor over `out` (the engine's batch-1 path): fills
+   * `out` and returns the (shared, frozen) transform, or undefined when the image needs `run`.
+   */
+  writeSync(image: ImageInput, out: Float32Array | Uint8Array): ImageTransform | undefined {
     if (!isRawFrame(image)) return undefined;
+    return this.#writeDirect(image, this.#outputBuffer(out))?.transform;
+  }
+
+  #writeDirect(image: RawFrame, out: Float32Array | Uint8Array): Geometry | undefined {
     validateRawFrame(image);
-    const { width, height } = this.spec;
     // A camera already delivering the model's size needs no resampling at all.
-    if (image.width !== width || image.height !== height) return undefined;
+    if (image.width !== this.spec.width || image.height !== this.spec.height) return undefined;
     this.#write(image.data, image.channels, out);
-    return this.#result(out, this.#geometry(image.width, image.height));
+    return this.#modelSize;
   }
 
   #result(data: Float32Array | Uint8Array, geometry: Geometry): PreprocessResult {
