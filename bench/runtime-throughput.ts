@@ -5,16 +5,22 @@
 //     is a bare onnxruntime-node session (created with the same options the Engine uses) run on the
 //     same tensors. The Runner pipelines (frame N+1 decodes while frame N runs), so it can pass
 //     that limit; it is shown with pipelineDepth 1 (one frame at a time) and 2 (the default).
-//  2. Batch-1 latency overhead of Engine.infer over that bare session.run, on a raw frame already
-//     at the model size (no sharp in either path): what the engine adds (its session adapter,
-//     buffer pool, postprocessing, bookkeeping). Interleaved call by call, p50 of each, with the
-//     profile's 4 intra-op threads and again with 1 (far less scheduling noise on a shared machine).
+//  2. Batch-1 latency overhead over that bare session.run on the ready input tensor (no sharp in
+//     any path): Engine.inferTensor on the same tensor (the engine's own cost: session adapter,
+//     turn, postprocessing, bookkeeping), Engine.infer on a raw frame at the model size (the same
+//     plus normalising the frame), and a hand-written minimum for the raw frame; p50 of each, in
+//     rounds (see batch1), with the profile's 4 intra-op threads and again with 1 (far less
+//     scheduling noise on a shared machine).
 //  Both on the digits CNN (1x28x28, ~0.2 ms per run) and on the MobileNet-v1-style model of
 //  bench/mobilenet-model.ts (3x224x224, 1000 classes), where run time dominates.
 //  3. Resident memory over a long run (default 10,000 frames of the digits model), sampled every
-//     1,000 frames: a leak shows as a steady climb after warm-up.
+//     1,000 frames: a leak shows as a steady climb after warm-up; then the same number of frames
+//     through the `edgeloop run` command as a child process (sampler and spool on), its VmRSS
+//     read from /proc every 250 ms.
 // Run: npm run bench -- runtime-throughput   (or node bench/dist/runtime-throughput.js
 //      [--frames 10000] [--images 200] [--mobilenet-images 40] [--mobilenet-calls 300])
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -173,31 +179,133 @@ function printThroughput(r: ThroughputResult): void {
   }
 }
 
-/** Engine.infer on a raw frame at model size vs the bare session on the same tensor, interleaved call by call. */
+/**
+ * Batch-1 latency, p50 per variant, measured in rounds: each round runs a block of calls of each
+ * variant in turn (the order rotating), so every variant sees the same load drift and each block
+ * runs in the steady state of a camera loop (the same code and model call after call):
+ *  - bare: onnxruntime-node's session.run on the ready input tensor;
+ *  - Engine.inferTensor on that tensor: the engine's own cost (session adapter, turn, classification
+ *    postprocessing, result, timings);
+ *  - Engine.infer on the raw frame at the model size: the same plus normalising the frame;
+ *  - hand-written minimums for each: session.run then softmax and argmax, inline, and for the raw
+ *    frame one table lookup per value into the bare session's tensor first: what any JS caller
+ *    doing the same job needs at least, so what is left is the engine's own cost.
+ */
 async function batch1(engine: Engine, bare: ort.InferenceSession, raw: RawFrame, calls: number, label: string): Promise<void> {
   const name = engine.imageInput.name;
-  const tensor = toOrt((await engine.preprocessor.run(raw)).tensor);
-  const feeds = { [name]: tensor };
-  const bareMs: number[] = [];
-  const fullMs: number[] = [];
-  for (let i = 0; i < calls; i++) {
-    // Alternate which goes first so neither always follows the other's cache state.
-    const first = i % 2 === 0;
-    for (const which of first ? ['bare', 'full'] : ['full', 'bare']) {
-      const t = performance.now();
-      if (which === 'bare') await bare.run(feeds);
-      else await engine.infer(raw);
-      (which === 'bare' ? bareMs : fullMs).push(performance.now() - t);
+  const prepared = (await engine.preprocessor.run(raw)).tensor;
+  const input = toOrt(prepared);
+  const feeds = { [name]: input };
+  const variants: Record<string, () => Promise<unknown>> = {
+    bare: () => bare.run(feeds),
+    tensor: () => engine.inferTensor(prepared),
+    tensorMinimum: handWrittenMinimum(engine, bare, undefined, input),
+    frame: () => engine.infer(raw),
+    frameMinimum: handWrittenMinimum(engine, bare, raw, input),
+  };
+  const names = Object.keys(variants);
+  const rounds = Math.max(2, Math.min(20, Math.floor(calls / 10)));
+  const block = Math.max(1, Math.round(calls / rounds));
+  const ms: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  const ratios: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (let round = 0; round < rounds; round++) {
+    const p50: Record<string, number> = {};
+    for (let k = 0; k < names.length; k++) {
+      const which = names[(round + k) % names.length];
+      const run = variants[which];
+      const times: number[] = [];
+      for (let i = 0; i < block; i++) {
+        const t = performance.now();
+        await run();
+        times.push(performance.now() - t);
+      }
+      ms[which].push(...times);
+      p50[which] = median(times);
     }
+    for (const n of names) ratios[n].push(p50[n] / p50.bare - 1);
   }
-  const b = median(bareMs);
-  const f = median(fullMs);
-  // Each call's overhead against the bare call next to it, so load drifting over the run cancels.
-  const paired = median(fullMs.map((v, i) => v - bareMs[i]));
+  const b = median(ms.bare);
+  const pct = (v: number): string => `${v >= 0 ? '+' : ''}${(v * 100).toFixed(1)}%`;
+  const line = (n: string, title: string): string =>
+    `${title} ${median(ms[n]).toFixed(4)} ms = ${pct(median(ms[n]) / b - 1)} (${((median(ms[n]) - b) * 1000).toFixed(1)} us; median per-round ${pct(median(ratios[n]))})`;
+  console.log(`  batch-1 latency (${label}), p50 over ${rounds} rounds x ${block} calls per variant: bare session.run ${b.toFixed(4)} ms`);
+  console.log(`    ${line('tensor', 'Engine.inferTensor (input tensor ready)')}`);
+  console.log(`    ${line('tensorMinimum', '  hand-written minimum for the tensor')}`);
+  console.log(`    ${line('frame', 'Engine.infer (raw frame at model size)')}`);
+  console.log(`    ${line('frameMinimum', '  hand-written minimum for the raw frame')}`);
+}
+
+/** (For a raw frame: normalise by table lookup straight into the bare session's input buffer,) run, softmax + argmax: nothing else. */
+function handWrittenMinimum(engine: Engine, bare: ort.InferenceSession, raw: RawFrame | undefined, input: ort.Tensor): () => Promise<number> {
+  const spec = engine.imageInput.preprocessing!;
+  const channels = engine.preprocessor.channels;
+  const tables = Array.from({ length: channels }, (_, c) => {
+    const mean = spec.mean.length === 1 ? spec.mean[0] : spec.mean[c];
+    const std = spec.std.length === 1 ? spec.std[0] : spec.std[c];
+    return Float32Array.from({ length: 256 }, (_, p) => (p * spec.scale - mean) / std);
+  });
+  const out = input.data as Float32Array;
+  const src = raw?.data;
+  const step = raw?.channels ?? 0;
+  const plane = spec.width * spec.height;
+  const feeds = { [engine.imageInput.name]: input };
+  const outputName = bare.outputNames[0];
+  return async () => {
+    if (src !== undefined) {
+      for (let c = 0; c < channels; c++) {
+        const table = tables[c];
+        for (let i = 0, s = c; i < plane; i++, s += step) out[c * plane + i] = table[src[s]];
+      }
+    }
+    const logits = (await bare.run(feeds))[outputName].data as Float32Array;
+    let best = 0;
+    for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
+    let sum = 0;
+    for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i] - logits[best]);
+    return best + 1 / sum;
+  };
+}
+
+/**
+ * Resident memory of the `edgeloop run` command itself (a child process: the CLI, the Runner, the
+ * field sampler and spool on) over `frames` frames of the folder, looped: VmRSS read from /proc
+ * every 250 ms.
+ */
+async function cliMemory(dir: string, bundlePath: string, publicKeyPem: string, folder: string, frames: number): Promise<void> {
+  const keyPath = join(dir, 'release.pub');
+  await writeFile(keyPath, publicKeyPem);
+  const args = [join(ROOT, 'packages/cli/bin/edgeloop.js'), 'run', '-b', bundlePath, '-t', keyPath, '-s', folder, '--loop'];
+  args.push('--max-frames', String(frames), '--no-frames', '--summary-interval', '0', '--spool', join(dir, 'spool'));
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const samples: number[] = [];
+  const start = performance.now();
+  const timer = setInterval(() => {
+    const kib = /VmRSS:\s+(\d+) kB/.exec(readProcStatus(child.pid))?.[1];
+    if (kib !== undefined) samples.push(Number(kib) * 1024);
+  }, 250);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  clearInterval(timer);
+  const seconds = (performance.now() - start) / 1000;
+  if (code !== 0 || samples.length < 4) {
+    console.log(`  edgeloop run: exit ${code}, ${samples.length} rss samples; ${stderr.trim().split('\n').pop() ?? ''}`);
+    return;
+  }
+  const half = samples.slice(Math.floor(samples.length / 2));
   console.log(
-    `  batch-1 latency (${label}) p50 over ${calls} interleaved calls: bare session.run ${b.toFixed(3)} ms, Engine.infer ${f.toFixed(3)} ms, ` +
-      `overhead ${(f - b).toFixed(3)} ms = ${(((f - b) / b) * 100).toFixed(1)}%; median paired overhead ${paired.toFixed(3)} ms = ${((paired / b) * 100).toFixed(1)}%`,
+    `  edgeloop run (CLI child process, sampler + spool on): ${frames} frames in ${seconds.toFixed(1)} s; rss first ${mb(samples[0])} MiB, ` +
+      `max ${mb(Math.max(...samples))} MiB, last ${mb(samples[samples.length - 1])} MiB over ${samples.length} samples; ` +
+      `second half ${mb(half[0])} -> ${mb(half[half.length - 1])} MiB (ratio ${(half[half.length - 1] / half[0]).toFixed(3)})`,
   );
+}
+
+function readProcStatus(pid: number | undefined): string {
+  try {
+    return pid === undefined ? '' : readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 async function main(): Promise<void> {
@@ -264,6 +372,7 @@ async function main(): Promise<void> {
       `  rss: first ${mb(rss[0])} MiB, max ${mb(Math.max(...rss))} MiB, last ${mb(rss[rss.length - 1])} MiB; second half grew ${mb(growth)} MiB ` +
         `(${(perThousand / 1024).toFixed(0)} KiB per 1000 frames; ratio last/first of second half ${(half[half.length - 1] / half[0]).toFixed(3)})`,
     );
+    await cliMemory(dir, bundlePath, keys.publicKeyPem, folder, longFrames);
     // --- MobileNet-v1-style (run time dominates) ---
     const mobilePath = join(dir, 'mobilenet.edgeloop');
     await bundleModel({
