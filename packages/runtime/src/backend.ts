@@ -250,6 +250,13 @@ export function elementCount(dims: readonly number[]): number {
   return count;
 }
 
+/** Same rank and the same size on every axis. */
+export function sameDims(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /**
  * Checks feeds against the model's inputs before the engine sees them, so a caller's mistake
  * becomes a named error instead of an engine message (or a native crash).

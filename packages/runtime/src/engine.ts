@@ -8,6 +8,7 @@ import { loadDeviceProfile, openBundle, type DeviceProfile, type Manifest, type 
 import {
   BackendRegistry,
   isProviderName,
+  sameDims,
   warmUp,
   type InferenceBackend,
   type InferenceSession,
@@ -400,10 +401,4 @@ export async function defaultBackend(providers: readonly ProviderName[]): Promis
 
 export async function openEngine(options: EngineOptions): Promise<Engine> {
   return Engine.open(options);
-}
-
-function sameDims(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

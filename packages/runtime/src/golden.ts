@@ -6,7 +6,7 @@
 
 import { decodeTensor, float16BitsToFloat32, type GoldenSample, type OpenedBundle, type TensorData } from '@edgeloop/bundle';
 
-import type { InferenceSession, RuntimeTensor, TypedArray } from './backend.js';
+import { sameDims, type InferenceSession, type RuntimeTensor, type TypedArray } from './backend.js';
 import { HealthCheckError, type GoldenMismatch } from './errors.js';
 
 export interface GoldenOutputCheck {
@@ -51,10 +51,6 @@ function numericValues(tensor: RuntimeTensor): ArrayLike<number> {
   }
   if (data instanceof BigInt64Array || data instanceof BigUint64Array) return Array.from(data, Number);
   return data as ArrayLike<number>;
-}
-
-function sameDims(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
 /** Compares one output; returns the check, or the mismatch that fails it. */

@@ -6,6 +6,7 @@ import type * as Ort from 'onnxruntime-node';
 
 import {
   isTensorDtype,
+  sameDims,
   validateFeeds,
   type InferenceSession,
   type ProviderName,
@@ -80,12 +81,6 @@ interface CachedTensor {
   dtype: string;
   dims: readonly number[];
   tensor: Ort.Tensor;
-}
-
-function sameDims(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** onnxruntime-common's per-session backend handler: the object `InferenceSession.run` hands validated feeds to. */
