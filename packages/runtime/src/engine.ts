@@ -19,7 +19,7 @@ import {
 } from './backend.js';
 import { createNodeBackend } from './backends/node.js';
 import { createWebBackend } from './backends/web.js';
-import { BackendLoadError, EngineClosedError, InputDtypeError, InputShapeError, UnsupportedModelError, describeError, type ProviderFailure } from './errors.js';
+import { BackendLoadError, EngineClosedError, InputShapeError, UnsupportedModelError, describeError, type ProviderFailure } from './errors.js';
 import { runGoldenHealthCheck, type HealthReport } from './golden.js';
 import { planPostprocess, predict, type PostprocessPlan, type Prediction } from './prediction.js';
 import { Preprocessor, type ImageInput, type ImageTransform, type PreprocessorOptions } from './preprocess.js';
@@ -205,7 +205,7 @@ export class Engine implements FrameInferer {
    * still resolve in order.
    */
   infer(frame: ImageInput, options?: InferOptions): Promise<InferResult> {
-    if (this.#closed) return Promise.reject(new EngineClosedError(`engine for ${this.manifest.name} v${this.manifest.version} is closed`));
+    if (this.#closed) return Promise.reject(this.#closedError());
     const ticket = this.#nextTicket++;
     this.#accepted++;
     return this.#infer(frame, undefined, options, ticket);
@@ -219,15 +219,12 @@ export class Engine implements FrameInferer {
    * onnxruntime wrapper, so refilling one buffer per frame allocates nothing on the way in.
    */
   inferTensor(tensor: RuntimeTensor, options?: InferOptions): Promise<InferResult> {
-    if (this.#closed) return Promise.reject(new EngineClosedError(`engine for ${this.manifest.name} v${this.manifest.version} is closed`));
+    if (this.#closed) return Promise.reject(this.#closedError());
     const name = this.imageInput.name;
-    const dims = this.preprocessor.dims;
-    const dtype = this.preprocessor.spec.dtype;
-    if (tensor.dtype !== dtype) return Promise.reject(new InputDtypeError(name, dtype, tensor.dtype));
-    if (!sameDims(tensor.dims, dims)) return Promise.reject(new InputShapeError(name, dims, tensor.dims));
-    if (tensor.data.length !== this.preprocessor.elementCount) {
-      return Promise.reject(new InputShapeError(name, dims, tensor.dims, `${tensor.data.length} values`));
-    }
+    // The session checks dtype and data length against the model like any feeds; the dims must be
+    // the preprocessed ones too (a model with a free batch axis would take a batch the
+    // postprocessing does not read).
+    if (!sameDims(tensor.dims, this.preprocessor.dims)) return Promise.reject(new InputShapeError(name, this.preprocessor.dims, tensor.dims));
     let feeds = this.#tensorFeeds.get(tensor);
     if (feeds === undefined) {
       feeds = { [name]: tensor };
@@ -289,6 +286,10 @@ export class Engine implements FrameInferer {
       if (slot !== undefined && this.#free.length < MAX_POOLED_BUFFERS) this.#free.push(slot);
       if (--this.#accepted === 0) this.#idle?.();
     }
+  }
+
+  #closedError(): EngineClosedError {
+    return new EngineClosedError(`engine for ${this.manifest.name} v${this.manifest.version} is closed`);
   }
 
   #newSlot(): InputSlot {

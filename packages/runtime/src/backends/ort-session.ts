@@ -144,7 +144,8 @@ export class OrtSessionAdapter implements InferenceSession {
       const ortFeeds = this.#ortFeeds(feeds);
       pending = this.#handler ? this.#handler.run(ortFeeds, this.#fetches, RUN_OPTIONS) : this.#session.run(ortFeeds);
     } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new InferenceError(describeError(error)));
+      // Invalid feeds: the validation's own error (InputNameError, InputShapeError, ...).
+      return Promise.reject(error as Error);
     }
     this.#running++;
     return pending.then(this.#collect, this.#fail);

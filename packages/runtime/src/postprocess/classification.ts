@@ -179,7 +179,7 @@ function classifyRow(data: ArrayLike<number>, offset: number, classes: number, o
   }
   const wanted = Math.max(0, Math.min(Math.floor(options.topK ?? 5), classes));
   // At least two ranked, for the margin.
-  const ranked = Math.max(0, Math.min(Math.floor(Math.max(options.topK ?? 5, Math.min(2, classes))), classes));
+  const ranked = Math.max(wanted, Math.min(2, classes));
   const best = topIndices(probabilities, ranked);
   const top: ClassScore[] = new Array<ClassScore>(wanted);
   for (let r = 0; r < top.length; r++) top[r] = classScore(best[r], probabilities, labels);
